@@ -1,0 +1,4 @@
+//! KATO server library: the pure engine, storage backends, and (later) sessions and transports.
+
+pub mod engine;
+pub mod store;

@@ -1,0 +1,3 @@
+fn main() {
+    println!("kato-server: engine only for now");
+}

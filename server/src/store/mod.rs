@@ -1,0 +1,3 @@
+//! Knowledge-base storage: the store interface and its backends.
+
+pub mod log;
