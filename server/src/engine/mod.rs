@@ -6,3 +6,7 @@ pub mod matcher;
 pub mod naming;
 pub mod numpy_fmt;
 pub mod pyrepr;
+pub mod kb;
+pub mod observation;
+pub mod predict;
+pub mod session;

@@ -1,0 +1,1025 @@
+//! Predictions (ALGORITHM.md §4): candidate selection, similarity and the recall threshold,
+//! block alignment and event re-alignment, every ensemble metric, ranking and truncation, and
+//! the single-symbol path. Reads the knowledge base; never changes it.
+//!
+//! Work happens on interned symbol ids; strings are built only for the predictions returned.
+
+use indexmap::IndexMap;
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::{Deserialize, Serialize};
+
+use super::config::{EngineConfig, FilterKind, RankSortAlgo};
+use super::kb::{counts_in_order, NodeKb, PatternId, SymId};
+use super::matcher::{self, Block};
+use super::observation::{average_emotives, Emotives, Event};
+
+/// Predictions for one STM, as returned by GET predictions and pushed after an observe.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PredictionSet {
+    pub predictions: Vec<Prediction>,
+    /// Decision D6: `[]` whenever it was not computed for this request.
+    pub future_potentials: Vec<FuturePotential>,
+}
+
+/// One prediction: the full-path object (§4.10) or the flat single-symbol one (§4.9).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Prediction {
+    Full(Box<FullPrediction>),
+    SingleSymbol(Box<SingleSymbolPrediction>),
+}
+
+impl Prediction {
+    /// Bare 40-hex pattern hash.
+    pub fn name(&self) -> &str {
+        match self {
+            Prediction::Full(p) => &p.name,
+            Prediction::SingleSymbol(p) => &p.name,
+        }
+    }
+}
+
+/// A fuzzy-token substitution (§4.4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Anomaly {
+    pub observed: String,
+    pub expected: String,
+    pub similarity: f64,
+}
+
+/// The full-path prediction object, fields in the order of ALGORITHM.md §4.10.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FullPrediction {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    pub frequency: u64,
+    pub emotives: Emotives,
+    pub matches: Vec<String>,
+    pub past: Vec<Event>,
+    pub present: Vec<Event>,
+    pub missing: Vec<Event>,
+    pub extras: Vec<Event>,
+    pub anomalies: Vec<Anomaly>,
+    pub potential: f64,
+    pub evidence: f64,
+    pub similarity: f64,
+    pub fragmentation: f64,
+    pub snr: f64,
+    pub confluence: f64,
+    pub predictive_information: f64,
+    pub sequence: Vec<Event>,
+    pub future: Vec<Event>,
+    pub confidence: f64,
+    pub weighted_similarity: Option<f64>,
+    pub weighted_evidence: Option<f64>,
+    pub weighted_confidence: Option<f64>,
+    pub weighted_snr: Option<f64>,
+    pub entropy: f64,
+    pub normalized_entropy: f64,
+    pub global_normalized_entropy: f64,
+    pub itfdf_similarity: f64,
+    pub tfidf_score: f64,
+    pub pattern_probability: f64,
+    pub weighted_strength: f64,
+    pub bayesian_posterior: f64,
+    pub bayesian_prior: f64,
+    pub bayesian_likelihood: f64,
+    /// Present only when the ensemble was pruned (§4.6).
+    #[serde(rename = "_pre_potential", default, skip_serializing_if = "Option::is_none")]
+    pub pre_potential: Option<f64>,
+}
+
+/// The single-symbol path's flat object (§4.9, QUIRK-15 kept).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SingleSymbolPrediction {
+    pub name: String,
+    pub pattern_data: Vec<Event>,
+    pub length: usize,
+    pub frequency: u64,
+    pub emotives: Emotives,
+    pub matches: Vec<String>,
+    pub missing: Vec<String>,
+    pub present: Vec<String>,
+    pub past: Vec<String>,
+    pub future: Vec<String>,
+    pub extras: Vec<String>,
+    pub similarity: f64,
+    pub evidence: f64,
+    pub confidence: f64,
+    pub snr: f64,
+    /// An integer on this path (upstream emits `0`, not `0.0`).
+    pub fragmentation: i64,
+    pub anomalies: Vec<Anomaly>,
+    pub weighted_similarity: Option<f64>,
+    pub weighted_evidence: Option<f64>,
+    pub weighted_confidence: Option<f64>,
+    pub weighted_snr: Option<f64>,
+    pub potential: f64,
+}
+
+/// One entry of `future_potentials` (§4.7.5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FuturePotential {
+    pub future: Vec<Event>,
+    pub aggregate_potential: f64,
+    pub supporting_patterns: usize,
+    pub total_weighted_frequency: f64,
+}
+
+/// Computes the predictions for `stm` against `kb` with the session's effective config
+/// (Decision D2: every setting of the session is honoured).
+pub fn predict(stm: &[Event], kb: &NodeKb, config: &EngineConfig) -> PredictionSet {
+    let state = StateTokens::new(stm, kb);
+    match state.ids.len() {
+        0 => PredictionSet::default(),
+        1 => single_symbol(&state, kb, config),
+        _ => full_path(stm, &state, kb, config),
+    }
+}
+
+/// The flattened STM as ids. Symbols the node has never learned get ids from the top of the
+/// id space (one per distinct string) so they can never equal a pattern symbol.
+struct StateTokens<'a> {
+    ids: Vec<SymId>,
+    names: Vec<&'a str>,
+    unknown: Vec<&'a str>,
+}
+
+const UNKNOWN_TOP: SymId = SymId::MAX;
+
+impl<'a> StateTokens<'a> {
+    fn new(stm: &'a [Event], kb: &NodeKb) -> Self {
+        let mut tokens = StateTokens {
+            ids: Vec::new(),
+            names: Vec::new(),
+            unknown: Vec::new(),
+        };
+        for symbol in stm.iter().flatten() {
+            let id = tokens.id_of(symbol, kb);
+            tokens.ids.push(id);
+            tokens.names.push(symbol);
+        }
+        tokens
+    }
+
+    fn id_of(&mut self, symbol: &'a str, kb: &NodeKb) -> SymId {
+        if let Some(id) = kb.symbol_id(symbol) {
+            return id;
+        }
+        match self.unknown.iter().position(|known| *known == symbol) {
+            Some(at) => UNKNOWN_TOP - at as SymId,
+            None => {
+                self.unknown.push(symbol);
+                UNKNOWN_TOP - (self.unknown.len() - 1) as SymId
+            }
+        }
+    }
+
+    fn name<'k>(&'k self, id: SymId, kb: &'k NodeKb) -> &'k str {
+        if (id as usize) < kb.total_symbols() {
+            kb.symbol_name(id)
+        } else {
+            self.unknown[(UNKNOWN_TOP - id) as usize]
+        }
+    }
+}
+
+/// Affinity weight map (§4.4): `|affinity[t][e]| / freq[t] + 0.01`, `0.01` without affinity.
+struct Weights {
+    map: FxHashMap<SymId, f64>,
+}
+
+const AFFINITY_EPSILON: f64 = 0.01;
+
+impl Weights {
+    fn new(emotive: &str, symbols: impl Iterator<Item = SymId>, kb: &NodeKb) -> Self {
+        let mut map = FxHashMap::default();
+        for id in symbols {
+            map.entry(id).or_insert_with(|| {
+                if (id as usize) >= kb.total_symbols() {
+                    return AFFINITY_EPSILON;
+                }
+                let entry = kb.symbol(id);
+                match entry.affinity.get(emotive) {
+                    Some(affinity) if entry.frequency > 0 && *affinity != 0.0 => {
+                        affinity.abs() / entry.frequency as f64 + AFFINITY_EPSILON
+                    }
+                    _ => AFFINITY_EPSILON,
+                }
+            });
+        }
+        Weights { map }
+    }
+
+    /// Sum of the weights of `tokens`, left to right; tokens outside the map weigh 0.
+    fn total<'t>(&self, tokens: impl IntoIterator<Item = &'t SymId>) -> f64 {
+        tokens
+            .into_iter()
+            .map(|t| self.map.get(t).copied().unwrap_or(0.0))
+            .sum()
+    }
+}
+
+fn ratio_or_zero(numerator: f64, denominator: f64) -> f64 {
+    if denominator == 0.0 {
+        0.0
+    } else {
+        numerator / denominator
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Weighted {
+    similarity: Option<f64>,
+    evidence: f64,
+    confidence: f64,
+    snr: f64,
+}
+
+/// Per-candidate results of §4.3–§4.5, still in id space.
+struct Scored {
+    id: PatternId,
+    similarity: f64,
+    matches: Vec<SymId>,
+    anomalies: Vec<Anomaly>,
+    /// Event index where present starts (after the past-fix) and where future starts.
+    present_events: (usize, usize),
+    /// Flat index range of the present events.
+    present_flat: (usize, usize),
+    number_of_blocks: usize,
+    evidence: f64,
+    confidence: f64,
+    snr: f64,
+    weighted: Option<Weighted>,
+    frequency: u64,
+    // Ensemble metrics (§4.7), filled later.
+    pre_potential: Option<f64>,
+    itfdf_similarity: f64,
+    confluence: f64,
+    entropy: f64,
+    normalized_entropy: f64,
+    global_normalized_entropy: f64,
+    tfidf_score: f64,
+    pattern_probability: f64,
+    weighted_strength: f64,
+    predictive_information: f64,
+    bayesian_prior: f64,
+    bayesian_posterior: f64,
+    potential: f64,
+}
+
+impl Scored {
+    fn fragmentation(&self) -> f64 {
+        self.number_of_blocks as f64 - 1.0
+    }
+
+    fn frag_term(&self) -> f64 {
+        let fragmentation = self.fragmentation();
+        if fragmentation == -1.0 {
+            0.0
+        } else {
+            1.0 / (fragmentation + 1.0)
+        }
+    }
+
+    fn rank_key(&self, key: RankSortAlgo) -> f64 {
+        let weighted = |pick: fn(&Weighted) -> Option<f64>| {
+            self.weighted
+                .as_ref()
+                .and_then(pick)
+                .unwrap_or(f64::NEG_INFINITY)
+        };
+        match key {
+            RankSortAlgo::Potential => self.potential,
+            RankSortAlgo::Similarity => self.similarity,
+            RankSortAlgo::Evidence => self.evidence,
+            RankSortAlgo::Confidence => self.confidence,
+            RankSortAlgo::Snr => self.snr,
+            RankSortAlgo::Fragmentation => self.fragmentation(),
+            RankSortAlgo::Frequency => self.frequency as f64,
+            RankSortAlgo::NormalizedEntropy => self.normalized_entropy,
+            RankSortAlgo::GlobalNormalizedEntropy => self.global_normalized_entropy,
+            RankSortAlgo::ItfdfSimilarity => self.itfdf_similarity,
+            RankSortAlgo::Confluence => self.confluence,
+            RankSortAlgo::PredictiveInformation => self.predictive_information,
+            RankSortAlgo::BayesianPosterior => self.bayesian_posterior,
+            RankSortAlgo::BayesianPrior => self.bayesian_prior,
+            RankSortAlgo::BayesianLikelihood => self.similarity,
+            RankSortAlgo::TfidfScore => self.tfidf_score,
+            RankSortAlgo::WeightedSimilarity => weighted(|w| w.similarity),
+            RankSortAlgo::WeightedEvidence => weighted(|w| Some(w.evidence)),
+            RankSortAlgo::WeightedConfidence => weighted(|w| Some(w.confidence)),
+            RankSortAlgo::WeightedSnr => weighted(|w| Some(w.snr)),
+        }
+    }
+}
+
+/// Event offsets of a pattern: `starts[k]` is the flat index where event `k` starts;
+/// `starts[len]` is the pattern length.
+fn event_starts(event_lens: &[u32]) -> Vec<usize> {
+    let mut starts = Vec::with_capacity(event_lens.len() + 1);
+    let mut at = 0usize;
+    starts.push(0);
+    for len in event_lens {
+        at += *len as usize;
+        starts.push(at);
+    }
+    starts
+}
+
+fn full_path(stm: &[Event], state: &StateTokens, kb: &NodeKb, config: &EngineConfig) -> PredictionSet {
+    let weights = config
+        .affinity_emotive
+        .as_deref()
+        .map(|emotive| Weights::new(emotive, state.ids.iter().copied(), kb));
+    let threshold = config.recall_threshold;
+
+    let mut scored: Vec<Scored> = select_candidates(state, kb, config)
+        .into_iter()
+        .filter_map(|id| score_candidate(id, stm, state, kb, config, threshold, weights.as_ref()))
+        .collect();
+    // Decision D4: a deterministic ensemble order (name ascending) before anything else.
+    scored.sort_by(|a, b| kb.pattern(a.id).hash.cmp(&kb.pattern(b.id).hash));
+
+    // §4.6 step 1: pruning to 3 × max_predictions by the pre-potential.
+    let keep = 3 * config.max_predictions as usize;
+    if scored.len() > keep {
+        for candidate in scored.iter_mut() {
+            candidate.pre_potential = Some(
+                (candidate.evidence + candidate.confidence) * candidate.snr + candidate.frag_term(),
+            );
+        }
+        scored.sort_by(|a, b| {
+            let (x, y) = (a.pre_potential.unwrap_or(0.0), b.pre_potential.unwrap_or(0.0));
+            y.total_cmp(&x)
+        });
+        scored.truncate(keep);
+    }
+
+    let future_potentials = ensemble_metrics(&mut scored, state, kb);
+
+    let affinity_active = weights.as_ref().is_some_and(|w| !w.map.is_empty())
+        && scored.iter().any(|s| s.weighted.is_some());
+    for candidate in scored.iter_mut() {
+        // §4.7.7
+        let (evidence, confidence, snr) = match (affinity_active, candidate.weighted) {
+            (true, Some(w)) => (w.evidence, w.confidence, w.snr),
+            _ => (candidate.evidence, candidate.confidence, candidate.snr),
+        };
+        candidate.potential =
+            (evidence + confidence) * snr + candidate.itfdf_similarity + candidate.frag_term();
+    }
+
+    rank(&mut scored, config.rank_sort_algo, kb, |s| s.id, |s, key| s.rank_key(key));
+    scored.truncate(config.max_predictions as usize);
+
+    PredictionSet {
+        predictions: scored
+            .iter()
+            .map(|s| Prediction::Full(Box::new(materialize(s, stm, state, kb))))
+            .collect(),
+        future_potentials,
+    }
+}
+
+/// §4.8: descending by the key, ties by pattern name ascending (Decision D4).
+fn rank<T>(
+    items: &mut [T],
+    key: RankSortAlgo,
+    kb: &NodeKb,
+    id: impl Fn(&T) -> PatternId,
+    value: impl Fn(&T, RankSortAlgo) -> f64,
+) {
+    items.sort_by(|a, b| {
+        value(b, key)
+            .total_cmp(&value(a, key))
+            .then_with(|| kb.pattern(id(a)).hash.cmp(&kb.pattern(id(b)).hash))
+    });
+}
+
+/// §4.2: the filter pipeline, or every pattern that can reach the threshold.
+fn select_candidates(state: &StateTokens, kb: &NodeKb, config: &EngineConfig) -> Vec<PatternId> {
+    let all = || (0..kb.patterns().len() as PatternId).collect::<Vec<_>>();
+    if config.filter_pipeline.is_empty() {
+        // Token similarity is 0 for a pattern sharing no symbol with the state, so with a
+        // positive threshold the symbol index finds every candidate that can be kept.
+        if config.use_token_matching && config.recall_threshold > 0.0 {
+            return sharing_a_symbol(state, kb).into_keys().collect();
+        }
+        return all();
+    }
+    let n = state.ids.len() as f64;
+    let mut current: Option<Vec<PatternId>> = None;
+    for stage in &config.filter_pipeline {
+        match stage {
+            FilterKind::Length => {
+                let min_ratio = nonzero_or(config.length_min_ratio, 0.5);
+                let max_ratio = nonzero_or(config.length_max_ratio, 2.0);
+                let min_len = ((n * min_ratio) as usize).max(1);
+                let max_len = (n * max_ratio) as usize;
+                let input = current.take().unwrap_or_else(all);
+                current = Some(
+                    input
+                        .into_iter()
+                        .filter(|id| {
+                            let len = kb.pattern(*id).length();
+                            min_len <= len && len <= max_len
+                        })
+                        .collect(),
+                );
+            }
+            FilterKind::Jaccard | FilterKind::Minhash => {
+                // Minhash is the exact Jaccard test here, not an LSH estimate (documented
+                // divergence allowed by §4.2).
+                let (threshold, min_overlap) = match stage {
+                    FilterKind::Jaccard => (config.jaccard_threshold, config.jaccard_min_overlap as usize),
+                    _ => (config.minhash_threshold, 1),
+                };
+                let overlaps = sharing_a_symbol(state, kb);
+                let state_distinct = state.ids.iter().collect::<FxHashSet<_>>().len();
+                let passes = |id: &PatternId| {
+                    let Some(intersection) = overlaps.get(id).map(|c| *c as usize) else {
+                        return threshold <= 0.0 && min_overlap == 0;
+                    };
+                    let pattern_distinct = counts_in_order(&kb.pattern(*id).flat).len();
+                    let union = pattern_distinct + state_distinct - intersection;
+                    intersection >= min_overlap
+                        && ratio_or_zero(intersection as f64, union as f64) >= threshold
+                };
+                let input = current.take().unwrap_or_else(all);
+                current = Some(input.into_iter().filter(passes).collect());
+            }
+            // Python-side filters: before any database-side filter upstream errors and skips
+            // them; after one, bloom passes everything and rapidfuzz repeats the threshold
+            // test that always follows the pipeline.
+            FilterKind::Bloom | FilterKind::Rapidfuzz => {}
+        }
+        if current.as_ref().is_some_and(Vec::is_empty) {
+            break;
+        }
+    }
+    current.unwrap_or_default()
+}
+
+fn nonzero_or(value: f64, default: f64) -> f64 {
+    if value == 0.0 {
+        default
+    } else {
+        value
+    }
+}
+
+/// Pattern → number of distinct state symbols it contains, for patterns sharing at least one.
+fn sharing_a_symbol(state: &StateTokens, kb: &NodeKb) -> FxHashMap<PatternId, u32> {
+    let mut distinct: Vec<SymId> = state
+        .ids
+        .iter()
+        .copied()
+        .filter(|id| (*id as usize) < kb.total_symbols())
+        .collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let mut overlaps: FxHashMap<PatternId, u32> = FxHashMap::default();
+    for symbol in distinct {
+        for pattern in &kb.symbol(symbol).patterns {
+            *overlaps.entry(*pattern).or_insert(0) += 1;
+        }
+    }
+    overlaps
+}
+
+/// §4.3–§4.5 for one candidate. `None` when it falls below the threshold.
+fn score_candidate(
+    id: PatternId,
+    stm: &[Event],
+    state: &StateTokens,
+    kb: &NodeKb,
+    config: &EngineConfig,
+    threshold: f64,
+    weights: Option<&Weights>,
+) -> Option<Scored> {
+    let pattern = kb.pattern(id);
+    let a = &pattern.flat;
+    let b = &state.ids;
+    let similarity = if config.use_token_matching {
+        matcher::token_similarity(matcher::lcs_len(a, b), a.len(), b.len())
+    } else {
+        let pattern_names: Vec<&str> = a.iter().map(|s| kb.symbol_name(*s)).collect();
+        matcher::char_similarity(&pattern_names, &state.names)
+    };
+    if similarity < threshold {
+        return None;
+    }
+    let blocks: Vec<Block> = matcher::matching_blocks(a, b);
+    if blocks.is_empty() && threshold > 0.0 {
+        return None;
+    }
+    let (past_len, present_end) = match (blocks.first(), blocks.last()) {
+        (Some(first), Some(last)) => (first.a, last.a + last.size),
+        _ => (0, a.len()),
+    };
+
+    // Matches, anomalies and the flat extras count used by snr (§4.4).
+    let mut anomalies = Vec::new();
+    let (matches, extras_flat) = if config.fuzzy_token_threshold > 0.0 {
+        let pattern_names: Vec<&str> = a.iter().map(|s| kb.symbol_name(*s)).collect();
+        let min_score = config.fuzzy_token_threshold * 100.0;
+        let mut matches = Vec::new();
+        let mut unmatched = 0usize;
+        for (token, name) in b.iter().zip(&state.names) {
+            match matcher::best_fuzzy_match(name, &pattern_names, min_score) {
+                Some((at, score)) => {
+                    matches.push(*token);
+                    if *name != pattern_names[at] {
+                        anomalies.push(Anomaly {
+                            observed: name.to_string(),
+                            expected: pattern_names[at].to_string(),
+                            similarity: score / 100.0,
+                        });
+                    }
+                }
+                None => unmatched += 1,
+            }
+        }
+        (matches, unmatched)
+    } else {
+        let matches: Vec<SymId> = blocks
+            .iter()
+            .flat_map(|block| b[block.b..block.b + block.size].iter().copied())
+            .collect();
+        let (_, extras) = matcher::uncovered(&a[past_len..present_end], b);
+        (matches, extras.len())
+    };
+
+    // §4.5 step 1: whole events for the past and present flat regions.
+    let starts = event_starts(&pattern.event_lens);
+    let events = pattern.event_lens.len();
+    let mut k = 0usize;
+    while k < events && starts[k] < past_len {
+        k += 1;
+    }
+    let mut present_start = k;
+    while k < events && starts[k] < present_end {
+        k += 1;
+    }
+    let future_start = k;
+    // §4.5 step 2: the past-fix (QUIRK-14 kept).
+    if present_start > 0 {
+        if let Some(first_match) = matches.first() {
+            let last_past = &a[starts[present_start - 1]..starts[present_start]];
+            if last_past.contains(first_match) {
+                present_start -= 1;
+            }
+        }
+    }
+    let present_flat = (starts[present_start], starts[future_start]);
+    let present_symbols = &a[present_flat.0..present_flat.1];
+
+    let m = matches.len();
+    let evidence = ratio_or_zero(m as f64, a.len() as f64);
+    let confidence = ratio_or_zero(m as f64, present_symbols.len() as f64);
+    let snr = {
+        let (signal, noise) = (2 * m as i64, extras_flat as i64);
+        ratio_or_zero((signal - noise) as f64, (signal + noise) as f64)
+    };
+
+    let weighted = weights.map(|w| {
+        let matched = w.total(&matches);
+        let denominator = w.total(b) + w.total(a);
+        let extras: Vec<SymId> = b
+            .iter()
+            .copied()
+            .filter(|id| !present_symbols.contains(id))
+            .collect();
+        Weighted {
+            similarity: (denominator != 0.0 && !w.map.is_empty())
+                .then(|| 2.0 * matched / denominator),
+            evidence: ratio_or_zero(matched, w.total(a)),
+            confidence: ratio_or_zero(matched, w.total(present_symbols)),
+            snr: ratio_or_zero(matched, matched + w.total(&extras)),
+        }
+    });
+
+    Some(Scored {
+        id,
+        similarity,
+        matches,
+        anomalies,
+        present_events: (present_start, future_start),
+        present_flat,
+        number_of_blocks: blocks.len(),
+        evidence,
+        confidence,
+        snr,
+        weighted,
+        frequency: pattern.frequency_floor(),
+        pre_potential: None,
+        itfdf_similarity: 0.0,
+        confluence: 0.0,
+        entropy: 0.0,
+        normalized_entropy: 0.0,
+        global_normalized_entropy: 0.0,
+        tfidf_score: 0.0,
+        pattern_probability: 0.0,
+        weighted_strength: 0.0,
+        predictive_information: 0.0,
+        bayesian_prior: 0.0,
+        bayesian_posterior: 0.0,
+        potential: 0.0,
+    })
+}
+
+/// §4.6–§4.7.6 over the (pruned) ensemble; returns `future_potentials`.
+fn ensemble_metrics(scored: &mut [Scored], state: &StateTokens, kb: &NodeKb) -> Vec<FuturePotential> {
+    let totals = kb.totals();
+    let n = totals.total_unique_patterns as f64;
+    let tpf = totals.total_pattern_frequencies as f64;
+    let t = kb.total_symbols() as f64;
+    let frequency_sum: u64 = scored.iter().map(|s| s.frequency).sum();
+    let f_sum = frequency_sum as f64;
+
+    // §4.6 step 3: the probability cache covers matches and (event-aligned) missing symbols,
+    // i.e. every matched symbol and every present symbol.
+    let mut cached: FxHashSet<SymId> = FxHashSet::default();
+    for s in scored.iter() {
+        let pattern = kb.pattern(s.id);
+        cached.extend(s.matches.iter().copied());
+        cached.extend(pattern.flat[s.present_flat.0..s.present_flat.1].iter().copied());
+    }
+    let probability = |id: SymId| -> Option<f64> {
+        if !cached.contains(&id) {
+            return None;
+        }
+        if (id as usize) >= kb.total_symbols() || n == 0.0 {
+            return Some(0.0);
+        }
+        Some(kb.symbol(id).pattern_member_frequency as f64 / n)
+    };
+    let by_name = |x: &SymId, y: &SymId| state.name(*x, kb).cmp(state.name(*y, kb));
+
+    // §4.7.1: the state vector over the sorted vocabulary (only state symbols are non-zero).
+    let state_counts = {
+        let mut counts = counts_in_order(&state.ids);
+        counts.sort_by(|x, y| by_name(&x.0, &y.0));
+        counts
+    };
+    let state_vector: FxHashMap<SymId, f64> = state_counts
+        .iter()
+        .map(|(id, count)| (*id, probability(*id).unwrap_or(0.0) * *count as f64))
+        .collect();
+    let state_norm = state_counts
+        .iter()
+        .map(|(id, _)| state_vector[id] * state_vector[id])
+        .sum::<f64>()
+        .sqrt();
+
+    for s in scored.iter_mut() {
+        let pattern = kb.pattern(s.id);
+        let present = &pattern.flat[s.present_flat.0..s.present_flat.1];
+        let mut present_counts = counts_in_order(present);
+        let length = present.len() as f64;
+
+        // §4.7.4 runtime entropies, first-occurrence order.
+        let mut entropy = 0.0;
+        let mut normalized_entropy = 0.0;
+        for (_, count) in &present_counts {
+            let p = *count as f64 / length;
+            entropy -= p * p.log2();
+            if t > 1.0 {
+                normalized_entropy -= p * (p.ln() / t.ln());
+            }
+        }
+        // From here on: sorted-name order (vocabulary order; Decision D12 for set sums).
+        present_counts.sort_by(|x, y| by_name(&x.0, &y.0));
+
+        // §4.7.1 itfdf_similarity.
+        let mut dot = 0.0;
+        let mut norm = 0.0;
+        for (id, count) in &present_counts {
+            let value = probability(*id).unwrap_or(0.0) * *count as f64;
+            norm += value * value;
+            dot += value * state_vector.get(id).copied().unwrap_or(0.0);
+        }
+        let norm = norm.sqrt();
+        let distance = if state_norm == 0.0 {
+            1.0
+        } else {
+            let product = norm * state_norm;
+            1.0 - if product == 0.0 { 0.0 } else { dot / product }
+        };
+        s.itfdf_similarity = if f_sum == 0.0 {
+            0.0
+        } else {
+            1.0 - distance * s.frequency as f64 / f_sum
+        };
+
+        // §4.7.2 confluence.
+        s.confluence = if present.is_empty() {
+            0.0
+        } else {
+            let pattern_probability = ratio_or_zero(s.frequency as f64, tpf);
+            let log_sum: f64 = present
+                .iter()
+                .map(|id| {
+                    let q = probability(*id).unwrap_or(1e-10);
+                    if q <= 0.0 { 1e-10f64 } else { q }.log10()
+                })
+                .sum();
+            pattern_probability * (1.0 - 10f64.powf(log_sum))
+        };
+
+        let document_frequency = |id: SymId| -> f64 {
+            match probability(id) {
+                Some(p) => ((p * n) as u64).max(1) as f64,
+                None => 1.0,
+            }
+        };
+        match kb.precomputed(s.id) {
+            Some(pre) => {
+                s.entropy = pre.entropy;
+                s.normalized_entropy = pre.normalized_entropy;
+                s.global_normalized_entropy = pre.global_normalized_entropy;
+                s.tfidf_score = if n > 0.0 && !pre.tf_vector.is_empty() {
+                    let sum: f64 = pre
+                        .tf_vector
+                        .iter()
+                        .map(|(id, tf)| tf * ((n / document_frequency(*id)).log2() + 1.0))
+                        .sum();
+                    sum / pre.tf_vector.len() as f64
+                } else {
+                    0.0
+                };
+            }
+            None => {
+                s.entropy = entropy;
+                s.normalized_entropy = normalized_entropy;
+                let mut global = 0.0;
+                if t > 1.0 {
+                    for (id, _) in &present_counts {
+                        if let Some(p) = probability(*id).filter(|p| *p > 0.0) {
+                            global -= p * (p.ln() / t.ln());
+                        }
+                    }
+                }
+                s.global_normalized_entropy = global;
+                s.tfidf_score = if length > 0.0 && n > 0.0 {
+                    let sum: f64 = present_counts
+                        .iter()
+                        .map(|(id, count)| {
+                            (*count as f64 / length) * ((n / document_frequency(*id)).log2() + 1.0)
+                        })
+                        .sum();
+                    sum / present_counts.len() as f64
+                } else {
+                    0.0
+                };
+            }
+        }
+    }
+
+    // §4.7.5 predictive information and future potentials.
+    let mut future_potentials = Vec::new();
+    if frequency_sum > 0 {
+        let mut groups: IndexMap<Vec<Vec<&str>>, (f64, usize, usize)> = IndexMap::new();
+        let mut group_of: Vec<Option<usize>> = Vec::with_capacity(scored.len());
+        for (at, s) in scored.iter_mut().enumerate() {
+            s.pattern_probability = s.frequency as f64 / f_sum;
+            s.weighted_strength = s.similarity * s.pattern_probability;
+            let pattern = kb.pattern(s.id);
+            let future: Vec<Vec<&str>> = pattern
+                .events()
+                .skip(s.present_events.1)
+                .map(|event| {
+                    let mut names: Vec<&str> = event.iter().map(|id| kb.symbol_name(*id)).collect();
+                    names.sort_unstable();
+                    names
+                })
+                .collect();
+            if future.is_empty() {
+                group_of.push(None);
+                continue;
+            }
+            let entry = groups.entry(future);
+            let index = entry.index();
+            let slot = entry.or_insert((0.0, 0, at));
+            slot.0 += s.frequency as f64 * s.similarity;
+            slot.1 += 1;
+            group_of.push(Some(index));
+        }
+        let total: f64 = groups.values().map(|g| g.0).sum();
+        let aggregate = |g: &(f64, usize, usize)| ratio_or_zero(g.0, total);
+        for (s, group) in scored.iter_mut().zip(&group_of) {
+            s.predictive_information = match group.and_then(|g| groups.get_index(g)) {
+                Some((_, g)) if aggregate(g) > 0.0 => s.weighted_strength / aggregate(g),
+                _ => 0.0,
+            };
+        }
+        future_potentials = groups
+            .values()
+            .map(|g| FuturePotential {
+                future: kb.pattern_events(kb.pattern(scored[g.2].id))
+                    [scored[g.2].present_events.1..]
+                    .to_vec(),
+                aggregate_potential: aggregate(g),
+                supporting_patterns: g.1,
+                total_weighted_frequency: g.0,
+            })
+            .collect();
+        future_potentials.sort_by(|x, y| y.aggregate_potential.total_cmp(&x.aggregate_potential));
+    }
+
+    // §4.7.6 Bayesian fields.
+    if f_sum > 0.0 {
+        for s in scored.iter_mut() {
+            s.bayesian_prior = s.frequency as f64 / f_sum;
+        }
+        let evidence: f64 = scored.iter().map(|s| s.similarity * s.bayesian_prior).sum();
+        for s in scored.iter_mut() {
+            s.bayesian_posterior = if evidence == 0.0 {
+                0.0
+            } else {
+                s.similarity * s.bayesian_prior / evidence
+            };
+        }
+    }
+    future_potentials
+}
+
+/// Builds the wire object for one ranked candidate.
+fn materialize(s: &Scored, stm: &[Event], state: &StateTokens, kb: &NodeKb) -> FullPrediction {
+    let pattern = kb.pattern(s.id);
+    let events = kb.pattern_events(pattern);
+    let (present_start, future_start) = s.present_events;
+    let present = events[present_start..future_start].to_vec();
+    let matched: FxHashSet<&str> = s.matches.iter().map(|id| state.name(*id, kb)).collect();
+    let present_set: FxHashSet<&str> = present.iter().flatten().map(String::as_str).collect();
+    let missing = present
+        .iter()
+        .map(|event| {
+            event
+                .iter()
+                .filter(|symbol| !matched.contains(symbol.as_str()))
+                .cloned()
+                .collect()
+        })
+        .collect();
+    let extras = stm
+        .iter()
+        .map(|event| {
+            event
+                .iter()
+                .filter(|symbol| !present_set.contains(symbol.as_str()))
+                .cloned()
+                .collect()
+        })
+        .collect();
+    FullPrediction {
+        kind: "prototypical".to_string(),
+        name: pattern.hash.clone(),
+        frequency: s.frequency,
+        emotives: average_emotives(&pattern.emotives),
+        matches: s.matches.iter().map(|id| state.name(*id, kb).to_string()).collect(),
+        past: events[..present_start].to_vec(),
+        present,
+        missing,
+        extras,
+        anomalies: s.anomalies.clone(),
+        potential: s.potential,
+        evidence: s.evidence,
+        similarity: s.similarity,
+        fragmentation: s.fragmentation(),
+        snr: s.snr,
+        confluence: s.confluence,
+        predictive_information: s.predictive_information,
+        future: events[future_start..].to_vec(),
+        sequence: events,
+        confidence: s.confidence,
+        weighted_similarity: s.weighted.and_then(|w| w.similarity),
+        weighted_evidence: s.weighted.map(|w| w.evidence),
+        weighted_confidence: s.weighted.map(|w| w.confidence),
+        weighted_snr: s.weighted.map(|w| w.snr),
+        entropy: s.entropy,
+        normalized_entropy: s.normalized_entropy,
+        global_normalized_entropy: s.global_normalized_entropy,
+        itfdf_similarity: s.itfdf_similarity,
+        tfidf_score: s.tfidf_score,
+        pattern_probability: s.pattern_probability,
+        weighted_strength: s.weighted_strength,
+        bayesian_posterior: s.bayesian_posterior,
+        bayesian_prior: s.bayesian_prior,
+        bayesian_likelihood: s.similarity,
+        pre_potential: s.pre_potential,
+    }
+}
+
+/// §4.9: the single-symbol path. Candidates are the patterns whose first symbol is the
+/// observed one; no threshold, no filters; a flat object; `future_potentials` is `[]` (D6).
+/// Ranking: by the session's `rank_sort_algo` when the flat object has that field, otherwise
+/// by potential (the upstream behaviour); ties by name (D4).
+fn single_symbol(state: &StateTokens, kb: &NodeKb, config: &EngineConfig) -> PredictionSet {
+    let x = state.ids[0];
+    let candidates: &[PatternId] = if (x as usize) < kb.total_symbols() {
+        &kb.symbol(x).first_of
+    } else {
+        &[]
+    };
+    let weights = config.affinity_emotive.as_deref().map(|emotive| {
+        let symbols = std::iter::once(x).chain(
+            candidates
+                .iter()
+                .flat_map(|id| kb.pattern(*id).flat.iter().copied()),
+        );
+        Weights::new(emotive, symbols, kb)
+    });
+
+    let mut out: Vec<(PatternId, SingleSymbolPrediction)> = candidates
+        .iter()
+        .map(|id| {
+            let pattern = kb.pattern(*id);
+            let a = &pattern.flat;
+            let b = &state.ids;
+            let names: Vec<&str> = a.iter().map(|s| kb.symbol_name(*s)).collect();
+            let similarity = if config.use_token_matching {
+                2.0 * matcher::lcs_len(a, b) as f64 / (a.len() + b.len()) as f64
+            } else {
+                matcher::char_similarity(&names, &state.names)
+            };
+            // A[0] == x: one block (0, 0, 1), nothing missing or extra.
+            let matches = vec![x];
+            let m = matches.len() as f64;
+            let evidence = m / a.len() as f64;
+            let confidence = 1.0;
+            let snr = m / (m + 0.0);
+            let weighted = weights.as_ref().map(|w| {
+                let matched = w.total(&matches);
+                let denominator = w.total(b) + w.total(a);
+                Weighted {
+                    similarity: (denominator != 0.0).then(|| 2.0 * matched / denominator),
+                    evidence: ratio_or_zero(matched, w.total(a)),
+                    confidence: ratio_or_zero(matched, w.total(&matches)),
+                    snr: ratio_or_zero(matched, matched),
+                }
+            });
+            let potential = match weighted {
+                Some(w) => (w.evidence + w.confidence) * w.snr + 1.0,
+                None => (evidence + confidence) * snr + 1.0,
+            };
+            let symbol = state.names[0].to_string();
+            let prediction = SingleSymbolPrediction {
+                name: pattern.hash.clone(),
+                pattern_data: kb.pattern_events(pattern),
+                length: a.len(),
+                frequency: pattern.frequency_floor(),
+                emotives: average_emotives(&pattern.emotives),
+                matches: vec![symbol.clone()],
+                missing: Vec::new(),
+                present: vec![symbol],
+                past: Vec::new(),
+                future: names[1..].iter().map(|s| s.to_string()).collect(),
+                extras: Vec::new(),
+                similarity,
+                evidence,
+                confidence,
+                snr,
+                fragmentation: 0,
+                anomalies: Vec::new(),
+                weighted_similarity: weighted.and_then(|w| w.similarity),
+                weighted_evidence: weighted.map(|w| w.evidence),
+                weighted_confidence: weighted.map(|w| w.confidence),
+                weighted_snr: weighted.map(|w| w.snr),
+                potential,
+            };
+            (*id, prediction)
+        })
+        .collect();
+
+    rank(&mut out, config.rank_sort_algo, kb, |(id, _)| *id, |(_, p), key| {
+        single_symbol_key(p, key)
+    });
+    out.truncate(config.max_predictions as usize);
+    PredictionSet {
+        predictions: out
+            .into_iter()
+            .map(|(_, p)| Prediction::SingleSymbol(Box::new(p)))
+            .collect(),
+        future_potentials: Vec::new(),
+    }
+}
+
+fn single_symbol_key(p: &SingleSymbolPrediction, key: RankSortAlgo) -> f64 {
+    let weighted = |value: Option<f64>| value.unwrap_or(f64::NEG_INFINITY);
+    match key {
+        RankSortAlgo::Similarity | RankSortAlgo::BayesianLikelihood => p.similarity,
+        RankSortAlgo::Evidence => p.evidence,
+        RankSortAlgo::Confidence => p.confidence,
+        RankSortAlgo::Snr => p.snr,
+        RankSortAlgo::Fragmentation => p.fragmentation as f64,
+        RankSortAlgo::Frequency => p.frequency as f64,
+        RankSortAlgo::WeightedSimilarity => weighted(p.weighted_similarity),
+        RankSortAlgo::WeightedEvidence => weighted(p.weighted_evidence),
+        RankSortAlgo::WeightedConfidence => weighted(p.weighted_confidence),
+        RankSortAlgo::WeightedSnr => weighted(p.weighted_snr),
+        _ => p.potential,
+    }
+}
