@@ -4,7 +4,10 @@
 
 use kato_server::engine::config::{parse_update, EngineConfig};
 use kato_server::engine::kb::{KbRecord, NodeKb};
+use kato_server::engine::matcher::{lcs_ratio, lcs_len, matching_blocks, uncovered};
 use kato_server::engine::observation::{Emotives, Observation};
+use kato_server::engine::predict::weighted_similarity;
+use std::collections::HashMap;
 use kato_server::engine::session::{EngineError, SessionState};
 use serde_json::{json, Value};
 
@@ -299,7 +302,7 @@ fn section_7_observation_stm_and_learning() {
                 h.obs(&["a", "b"]);
                 json!(h.learn())
             },
-            expected: || json!("PTRN|2a0c9a7a6a2a4e2d5d6b6f0d4e1b6b0a8b1c3e9f"),
+            expected: || json!("PTRN|395314cc2f2880a00c3e6e11f1e02d8b8c45a0e4"),
         },
         Case {
             name: "7.4 deterministic names and frequency",
@@ -962,4 +965,98 @@ fn section_7_predictions() {
             },
         },
     ]);
+}
+
+/// §7.18: the §4.4 routine called directly with given weights (token mode, cutoff 0, no
+/// round trip on similarity, as the upstream extractor test does).
+fn extractor(pattern: &[&str], state: &[&str], weights: &[(&str, f64)]) -> Value {
+    let blocks = matching_blocks(pattern, state);
+    let matches: Vec<&str> = blocks
+        .iter()
+        .flat_map(|b| state[b.b..b.b + b.size].iter().copied())
+        .collect();
+    let (first, last) = (blocks[0], blocks[blocks.len() - 1]);
+    let present = &pattern[first.a..last.a + last.size];
+    let (missing, extras) = uncovered(present, state);
+    let weights: HashMap<&str, f64> = weights.iter().copied().collect();
+    json!({
+        "matches": matches,
+        "past": &pattern[..first.a],
+        "present": present,
+        "missing": missing.iter().map(|i| present[*i]).collect::<Vec<_>>(),
+        "extras": extras.iter().map(|i| state[*i]).collect::<Vec<_>>(),
+        "similarity": lcs_ratio(lcs_len(pattern, state), pattern.len(), state.len()),
+        "number_of_blocks": blocks.len(),
+        "weighted_similarity": weighted_similarity(&weights, &matches, state, pattern),
+    })
+}
+
+#[test]
+fn section_7_18_affinity_weighted_similarity() {
+    run_table(&[
+        Case {
+            name: "7.18 noise between two weighted symbols",
+            run: |_| {
+                extractor(
+                    &["A", "NOISE_1", "B", "NOISE_2"],
+                    &["A", "NOISE_3", "B"],
+                    &[("A", 0.84), ("B", 0.81), ("NOISE_1", 0.01), ("NOISE_2", 0.01), ("NOISE_3", 0.01)],
+                )
+            },
+            expected: || {
+                json!({"matches": ["A", "B"], "past": [], "present": ["A", "NOISE_1", "B"],
+                       "missing": ["NOISE_1"], "extras": ["NOISE_3"],
+                       "similarity": 0.5714285714285714, "number_of_blocks": 2,
+                       "weighted_similarity": 0.990990990990991})
+            },
+        },
+        Case {
+            name: "7.18 only noise matches",
+            run: |_| extractor(&["A", "NOISE_1"], &["B", "NOISE_1"], &[("A", 0.8), ("B", 0.8), ("NOISE_1", 0.01)]),
+            expected: || {
+                json!({"matches": ["NOISE_1"], "past": ["A"], "similarity": 0.5,
+                       "weighted_similarity": 0.012345679012345678})
+            },
+        },
+        Case {
+            name: "7.18 long noisy pattern",
+            run: |_| {
+                let noise: Vec<(&str, f64)> = ["NOISE_1", "NOISE_2", "NOISE_3", "NOISE_4", "NOISE_5", "NOISE_6", "NOISE_7", "NOISE_8"]
+                    .iter()
+                    .map(|n| (*n, 0.01))
+                    .collect();
+                let mut weights = vec![("A", 0.84), ("B", 0.81), ("C", 0.84)];
+                weights.extend(noise);
+                extractor(
+                    &["A", "NOISE_5", "B", "NOISE_6", "NOISE_7", "C", "NOISE_8"],
+                    &["A", "NOISE_1", "NOISE_2", "NOISE_3", "B", "NOISE_4"],
+                    &weights,
+                )
+            },
+            expected: || json!({"similarity": 0.3076923076923077, "weighted_similarity": 0.7819905213270142}),
+        },
+        Case {
+            name: "7.18 no weights",
+            run: |_| extractor(&["A", "B"], &["A", "B"], &[]),
+            expected: || json!({"weighted_similarity": null}),
+        },
+    ]);
+}
+
+/// The comparator itself must reject differences, or every table above would pass vacuously.
+#[test]
+fn comparator_rejects_what_differs() {
+    let rows = [
+        (json!(1.0), json!(1.0 + 1e-12), true),
+        (json!(1.0), json!(1.0 + 1e-6), false),
+        (json!({"a": 1, "b": 2}), json!({"a": 1}), true),
+        (json!({"a": 1}), json!({"a": 1, "b": 2}), false),
+        (json!([1, 2]), json!([1]), false),
+        (json!("x"), json!("y"), false),
+        (json!(null), json!(0.0), false),
+        (json!(0.0), json!(-0.0), true),
+    ];
+    for (actual, expected, ok) in rows {
+        assert_eq!(matches(&actual, &expected, "").is_ok(), ok, "{actual} vs {expected}");
+    }
 }

@@ -10,3 +10,4 @@ pub mod kb;
 pub mod observation;
 pub mod predict;
 pub mod session;
+pub mod synthetic;

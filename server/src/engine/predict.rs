@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::config::{EngineConfig, FilterKind, RankSortAlgo};
 use super::kb::{counts_in_order, NodeKb, PatternId, SymId};
-use super::matcher::{self, Block};
+use super::matcher::{self, Block, CharStateMatcher, StateMatcher};
 use super::observation::{average_emotives, Emotives, Event};
 
 /// Predictions for one STM, as returned by GET predictions and pushed after an observe.
@@ -221,6 +221,25 @@ impl Weights {
     }
 }
 
+/// §4.4 affinity-weighted similarity: `2·W(matches) / (W(state) + W(pattern))`, where `W` sums
+/// the weights of a token list left to right and tokens absent from `weights` weigh 0. `None`
+/// when the map is empty or the denominator is 0.
+pub fn weighted_similarity<T: Eq + std::hash::Hash, H: std::hash::BuildHasher>(
+    weights: &std::collections::HashMap<T, f64, H>,
+    matches: &[T],
+    state: &[T],
+    pattern: &[T],
+) -> Option<f64> {
+    let total = |tokens: &[T]| -> f64 {
+        tokens
+            .iter()
+            .map(|t| weights.get(t).copied().unwrap_or(0.0))
+            .sum()
+    };
+    let denominator = total(state) + total(pattern);
+    (denominator != 0.0 && !weights.is_empty()).then(|| 2.0 * total(matches) / denominator)
+}
+
 fn ratio_or_zero(numerator: f64, denominator: f64) -> f64 {
     if denominator == 0.0 {
         0.0
@@ -335,10 +354,15 @@ fn full_path(stm: &[Event], state: &StateTokens, kb: &NodeKb, config: &EngineCon
         .map(|emotive| Weights::new(emotive, state.ids.iter().copied(), kb));
     let threshold = config.recall_threshold;
 
-    let mut scored: Vec<Scored> = select_candidates(state, kb, config)
-        .into_iter()
-        .filter_map(|id| score_candidate(id, stm, state, kb, config, threshold, weights.as_ref()))
-        .collect();
+    let mut matchers = Matchers::new(state, config);
+    let mut scored: Vec<Scored> = Vec::new();
+    for id in select_candidates(state, kb, config) {
+        if let Some(candidate) =
+            score_candidate(id, state, kb, config, threshold, weights.as_ref(), &mut matchers)
+        {
+            scored.push(candidate);
+        }
+    }
     // Decision D4: a deterministic ensemble order (name ascending) before anything else.
     scored.sort_by(|a, b| kb.pattern(a.id).hash.cmp(&kb.pattern(b.id).hash));
 
@@ -489,29 +513,52 @@ fn sharing_a_symbol(state: &StateTokens, kb: &NodeKb) -> FxHashMap<PatternId, u3
     overlaps
 }
 
+/// The state indexed once per prediction, plus reusable buffers: candidates cost no setup.
+struct Matchers {
+    tokens: StateMatcher<SymId>,
+    chars: Option<CharStateMatcher>,
+    blocks: Vec<Block>,
+    missing: Vec<usize>,
+    extras: Vec<usize>,
+}
+
+impl Matchers {
+    fn new(state: &StateTokens, config: &EngineConfig) -> Self {
+        Matchers {
+            tokens: StateMatcher::new(&state.ids),
+            chars: (!config.use_token_matching).then(|| CharStateMatcher::new(&state.names)),
+            blocks: Vec::new(),
+            missing: Vec::new(),
+            extras: Vec::new(),
+        }
+    }
+}
+
 /// §4.3–§4.5 for one candidate. `None` when it falls below the threshold.
 fn score_candidate(
     id: PatternId,
-    stm: &[Event],
     state: &StateTokens,
     kb: &NodeKb,
     config: &EngineConfig,
     threshold: f64,
     weights: Option<&Weights>,
+    matchers: &mut Matchers,
 ) -> Option<Scored> {
     let pattern = kb.pattern(id);
     let a = &pattern.flat;
     let b = &state.ids;
-    let similarity = if config.use_token_matching {
-        matcher::token_similarity(matcher::lcs_len(a, b), a.len(), b.len())
-    } else {
-        let pattern_names: Vec<&str> = a.iter().map(|s| kb.symbol_name(*s)).collect();
-        matcher::char_similarity(&pattern_names, &state.names)
+    let similarity = match matchers.chars.as_mut() {
+        None => matchers.tokens.token_similarity(a),
+        Some(chars) => {
+            let pattern_names: Vec<&str> = a.iter().map(|s| kb.symbol_name(*s)).collect();
+            chars.similarity(&pattern_names)
+        }
     };
     if similarity < threshold {
         return None;
     }
-    let blocks: Vec<Block> = matcher::matching_blocks(a, b);
+    matchers.tokens.matching_blocks(a, &mut matchers.blocks);
+    let blocks = &matchers.blocks;
     if blocks.is_empty() && threshold > 0.0 {
         return None;
     }
@@ -548,7 +595,9 @@ fn score_candidate(
             .iter()
             .flat_map(|block| b[block.b..block.b + block.size].iter().copied())
             .collect();
-        let (_, extras) = matcher::uncovered(&a[past_len..present_end], b);
+        let present = &a[past_len..present_end];
+        let (missing, extras) = (&mut matchers.missing, &mut matchers.extras);
+        matchers.tokens.uncovered(present, missing, extras);
         (matches, extras.len())
     };
 
@@ -586,15 +635,13 @@ fn score_candidate(
 
     let weighted = weights.map(|w| {
         let matched = w.total(&matches);
-        let denominator = w.total(b) + w.total(a);
         let extras: Vec<SymId> = b
             .iter()
             .copied()
             .filter(|id| !present_symbols.contains(id))
             .collect();
         Weighted {
-            similarity: (denominator != 0.0 && !w.map.is_empty())
-                .then(|| 2.0 * matched / denominator),
+            similarity: weighted_similarity(&w.map, &matches, b, a),
             evidence: ratio_or_zero(matched, w.total(a)),
             confidence: ratio_or_zero(matched, w.total(present_symbols)),
             snr: ratio_or_zero(matched, matched + w.total(&extras)),
@@ -953,9 +1000,8 @@ fn single_symbol(state: &StateTokens, kb: &NodeKb, config: &EngineConfig) -> Pre
             let snr = m / (m + 0.0);
             let weighted = weights.as_ref().map(|w| {
                 let matched = w.total(&matches);
-                let denominator = w.total(b) + w.total(a);
                 Weighted {
-                    similarity: (denominator != 0.0).then(|| 2.0 * matched / denominator),
+                    similarity: weighted_similarity(&w.map, &matches, b, a),
                     evidence: ratio_or_zero(matched, w.total(a)),
                     confidence: ratio_or_zero(matched, w.total(&matches)),
                     snr: ratio_or_zero(matched, matched),
