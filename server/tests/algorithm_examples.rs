@@ -4,12 +4,12 @@
 
 use kato_server::engine::config::{parse_update, EngineConfig};
 use kato_server::engine::kb::{KbRecord, NodeKb};
-use kato_server::engine::matcher::{lcs_ratio, lcs_len, matching_blocks, uncovered};
+use kato_server::engine::matcher::{lcs_len, lcs_ratio, matching_blocks, uncovered};
 use kato_server::engine::observation::{Emotives, Observation};
 use kato_server::engine::predict::weighted_similarity;
-use std::collections::HashMap;
 use kato_server::engine::session::{EngineError, SessionState};
 use serde_json::{json, Value};
+use std::collections::HashMap;
 
 /// One node, one current session, the §7 fixture defaults.
 struct Harness {
@@ -128,7 +128,10 @@ impl Harness {
 fn matches(actual: &Value, expected: &Value, path: &str) -> Result<(), String> {
     match (actual, expected) {
         (Value::Number(a), Value::Number(e)) => {
-            let (a, e) = (a.as_f64().unwrap_or(f64::NAN), e.as_f64().unwrap_or(f64::NAN));
+            let (a, e) = (
+                a.as_f64().unwrap_or(f64::NAN),
+                e.as_f64().unwrap_or(f64::NAN),
+            );
             let scale = a.abs().max(e.abs()).max(f64::MIN_POSITIVE);
             if a == e || (a - e).abs() / scale <= 1e-9 {
                 Ok(())
@@ -147,7 +150,11 @@ fn matches(actual: &Value, expected: &Value, path: &str) -> Result<(), String> {
         }
         (Value::Array(a), Value::Array(e)) => {
             if a.len() != e.len() {
-                return Err(format!("{path}: length {} != expected {} ({actual})", a.len(), e.len()));
+                return Err(format!(
+                    "{path}: length {} != expected {} ({actual})",
+                    a.len(),
+                    e.len()
+                ));
             }
             for (i, (a, e)) in a.iter().zip(e).enumerate() {
                 matches(a, e, &format!("{path}[{i}]"))?;
@@ -174,7 +181,12 @@ fn run_table(cases: &[Case]) {
             failures.push(format!("{}: {why}", case.name));
         }
     }
-    assert!(failures.is_empty(), "{} case(s) failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -474,7 +486,10 @@ fn section_7_observation_stm_and_learning() {
         Case {
             name: "7.15a metadata type conversion",
             run: |h| {
-                h.obs_metadata(&["A"], json!({"count": 123, "price": 45.67, "flag": true, "name": "test"}));
+                h.obs_metadata(
+                    &["A"],
+                    json!({"count": 123, "price": 45.67, "flag": true, "name": "test"}),
+                );
                 h.obs_metadata(&["B"], json!({}));
                 let name = h.learn();
                 h.pattern(&name)["metadata"].clone()
@@ -527,7 +542,11 @@ fn section_7_observation_stm_and_learning() {
                 h.obs_emotives(&["B"], &[("joy", 2.0)]);
                 h.obs_emotives(&["C"], &[("joy", 2.0)]);
                 h.learn();
-                json!([h.symbol("A")["affinity"], h.symbol("B")["affinity"], h.symbol("C")["affinity"]])
+                json!([
+                    h.symbol("A")["affinity"],
+                    h.symbol("B")["affinity"],
+                    h.symbol("C")["affinity"]
+                ])
             },
             expected: || json!([{"joy": 1.0}, {"joy": 3.0}, {"joy": 2.0}]),
         },
@@ -541,7 +560,11 @@ fn section_7_observation_stm_and_learning() {
                 h.obs_emotives(&["D"], &[("utility", -5.0), ("happy", 12.0)]);
                 h.obs_emotives(&["F"], &[("utility", -5.0), ("happy", 12.0)]);
                 h.learn();
-                json!([h.symbol("D")["affinity"], h.symbol("E")["affinity"], h.symbol("F")["affinity"]])
+                json!([
+                    h.symbol("D")["affinity"],
+                    h.symbol("E")["affinity"],
+                    h.symbol("F")["affinity"]
+                ])
             },
             expected: || {
                 json!([
@@ -635,7 +658,11 @@ fn section_7_predictions() {
                 let mut counts = Vec::new();
                 for threshold in [0.0, 0.1, 0.3, 0.5, 0.7, 0.9] {
                     h.configure(json!({"recall_threshold": threshold}));
-                    counts.push(h.predictions()["predictions"].as_array().map_or(0, Vec::len));
+                    counts.push(
+                        h.predictions()["predictions"]
+                            .as_array()
+                            .map_or(0, Vec::len),
+                    );
                 }
                 h.configure(json!({"recall_threshold": 0.7}));
                 json!({"counts": counts, "at_0_7": h.predictions()["predictions"][0]})
@@ -754,13 +781,19 @@ fn section_7_predictions() {
                 let mut xyz = common.clone();
                 let mut xyw = common;
                 for (target, extra) in [
-                    (&mut xyz, json!({"name": "f8903d387eddaf0d6b73c6bc1fd9986dc3ff4d5a", "frequency": 2,
+                    (
+                        &mut xyz,
+                        json!({"name": "f8903d387eddaf0d6b73c6bc1fd9986dc3ff4d5a", "frequency": 2,
                         "bayesian_prior": 0.6666666666666666, "bayesian_posterior": 0.6666666666666666,
                         "pattern_probability": 0.6666666666666666, "weighted_strength": 0.5333333333333333,
-                        "future": [["z"]]})),
-                    (&mut xyw, json!({"name": "0ea6da0f96418cdddd9b1d5884f401533c7d124d", "frequency": 1,
+                        "future": [["z"]]}),
+                    ),
+                    (
+                        &mut xyw,
+                        json!({"name": "0ea6da0f96418cdddd9b1d5884f401533c7d124d", "frequency": 1,
                         "bayesian_prior": 0.3333333333333333, "bayesian_posterior": 0.3333333333333333,
-                        "future": [["w"]]})),
+                        "future": [["w"]]}),
+                    ),
                 ] {
                     if let (Some(t), Some(e)) = (target.as_object_mut(), extra.as_object()) {
                         t.extend(e.clone());
@@ -845,10 +878,14 @@ fn section_7_predictions() {
             run: |h| {
                 h.learn_events(&[&["w", "x"], &["y"], &["z"]]);
                 h.obs(&["w"]);
-                let by_w = h.predictions()["predictions"].as_array().map_or(0, Vec::len);
+                let by_w = h.predictions()["predictions"]
+                    .as_array()
+                    .map_or(0, Vec::len);
                 h.clear();
                 h.obs(&["x"]);
-                let by_x = h.predictions()["predictions"].as_array().map_or(0, Vec::len);
+                let by_x = h.predictions()["predictions"]
+                    .as_array()
+                    .map_or(0, Vec::len);
                 json!([by_w, by_x])
             },
             expected: || json!([1, 0]),
@@ -1000,7 +1037,13 @@ fn section_7_18_affinity_weighted_similarity() {
                 extractor(
                     &["A", "NOISE_1", "B", "NOISE_2"],
                     &["A", "NOISE_3", "B"],
-                    &[("A", 0.84), ("B", 0.81), ("NOISE_1", 0.01), ("NOISE_2", 0.01), ("NOISE_3", 0.01)],
+                    &[
+                        ("A", 0.84),
+                        ("B", 0.81),
+                        ("NOISE_1", 0.01),
+                        ("NOISE_2", 0.01),
+                        ("NOISE_3", 0.01),
+                    ],
                 )
             },
             expected: || {
@@ -1012,7 +1055,13 @@ fn section_7_18_affinity_weighted_similarity() {
         },
         Case {
             name: "7.18 only noise matches",
-            run: |_| extractor(&["A", "NOISE_1"], &["B", "NOISE_1"], &[("A", 0.8), ("B", 0.8), ("NOISE_1", 0.01)]),
+            run: |_| {
+                extractor(
+                    &["A", "NOISE_1"],
+                    &["B", "NOISE_1"],
+                    &[("A", 0.8), ("B", 0.8), ("NOISE_1", 0.01)],
+                )
+            },
             expected: || {
                 json!({"matches": ["NOISE_1"], "past": ["A"], "similarity": 0.5,
                        "weighted_similarity": 0.012345679012345678})
@@ -1021,10 +1070,13 @@ fn section_7_18_affinity_weighted_similarity() {
         Case {
             name: "7.18 long noisy pattern",
             run: |_| {
-                let noise: Vec<(&str, f64)> = ["NOISE_1", "NOISE_2", "NOISE_3", "NOISE_4", "NOISE_5", "NOISE_6", "NOISE_7", "NOISE_8"]
-                    .iter()
-                    .map(|n| (*n, 0.01))
-                    .collect();
+                let noise: Vec<(&str, f64)> = [
+                    "NOISE_1", "NOISE_2", "NOISE_3", "NOISE_4", "NOISE_5", "NOISE_6", "NOISE_7",
+                    "NOISE_8",
+                ]
+                .iter()
+                .map(|n| (*n, 0.01))
+                .collect();
                 let mut weights = vec![("A", 0.84), ("B", 0.81), ("C", 0.84)];
                 weights.extend(noise);
                 extractor(
@@ -1057,6 +1109,10 @@ fn comparator_rejects_what_differs() {
         (json!(0.0), json!(-0.0), true),
     ];
     for (actual, expected, ok) in rows {
-        assert_eq!(matches(&actual, &expected, "").is_ok(), ok, "{actual} vs {expected}");
+        assert_eq!(
+            matches(&actual, &expected, "").is_ok(),
+            ok,
+            "{actual} vs {expected}"
+        );
     }
 }

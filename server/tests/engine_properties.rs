@@ -41,15 +41,19 @@ fn observation(dimension: usize) -> impl Strategy<Value = Observation> {
         4 => Just(Vec::new()),
         1 => prop::collection::vec(prop::collection::vec(-1e6f64..1e6, dimension..=dimension), 1..3),
     ];
-    (prop::collection::vec(symbol(), 0..4), vectors, emotives(), metadata()).prop_map(
-        |(strings, vectors, emotives, metadata)| Observation {
+    (
+        prop::collection::vec(symbol(), 0..4),
+        vectors,
+        emotives(),
+        metadata(),
+    )
+        .prop_map(|(strings, vectors, emotives, metadata)| Observation {
             strings,
             vectors,
             emotives,
             metadata,
             unique_id: None,
-        },
-    )
+        })
 }
 
 fn config() -> impl Strategy<Value = Value> {
@@ -66,11 +70,26 @@ fn config() -> impl Strategy<Value = Value> {
             Just(json!(["bloom", "minhash"]))
         ],
         prop_oneof![Just(Value::Null), Just(json!("a"))],
-        prop_oneof![Just("potential"), Just("similarity"), Just("confluence"), Just("frequency")],
+        prop_oneof![
+            Just("potential"),
+            Just("similarity"),
+            Just("confluence"),
+            Just("frequency")
+        ],
         1usize..4,
     )
         .prop_map(
-            |(max_len, rolling, threshold, tokens, fuzzy, filters, affinity, rank, max_predictions)| {
+            |(
+                max_len,
+                rolling,
+                threshold,
+                tokens,
+                fuzzy,
+                filters,
+                affinity,
+                rank,
+                max_predictions,
+            )| {
                 json!({
                     "max_pattern_length": max_len,
                     "stm_mode": if rolling { "ROLLING" } else { "CLEAR" },
@@ -88,7 +107,7 @@ fn config() -> impl Strategy<Value = Value> {
 
 #[derive(Debug, Clone)]
 enum Step {
-    Observe(Observation),
+    Observe(Box<Observation>),
     Learn,
     ClearStm,
     Predict,
@@ -97,7 +116,7 @@ enum Step {
 fn steps(dimension: usize) -> impl Strategy<Value = Vec<Step>> {
     prop::collection::vec(
         prop_oneof![
-            8 => observation(dimension).prop_map(Step::Observe),
+            8 => observation(dimension).prop_map(|o| Step::Observe(Box::new(o))),
             2 => Just(Step::Learn),
             1 => Just(Step::ClearStm),
             2 => Just(Step::Predict),
@@ -115,12 +134,22 @@ fn run(config: &EngineConfig, steps: &[Step]) -> (Vec<String>, Vec<KbRecord>, No
     for (i, step) in steps.iter().enumerate() {
         let out = match step {
             Step::Observe(observation) => {
-                match session.observe(&mut kb, observation, format!("obs-{i}"), config, &mut records) {
+                match session.observe(
+                    &mut kb,
+                    observation,
+                    format!("obs-{i}"),
+                    config,
+                    &mut records,
+                ) {
                     Ok(observed) => {
                         let max = config.max_pattern_length;
                         assert!(session.stm.len() <= MAX_STM_EVENTS);
                         if max > 0 {
-                            assert!(session.stm.len() < max, "STM {} with max_pattern_length {max}", session.stm.len());
+                            assert!(
+                                session.stm.len() < max,
+                                "STM {} with max_pattern_length {max}",
+                                session.stm.len()
+                            );
                         }
                         json!({
                             "stm_length": observed.stm_length,

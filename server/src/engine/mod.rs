@@ -2,12 +2,12 @@
 //! Time and randomness (unique ids) come in from the caller; storage is the caller's business.
 
 pub mod config;
+pub mod kb;
 pub mod matcher;
 pub mod naming;
 pub mod numpy_fmt;
-pub mod pyrepr;
-pub mod kb;
 pub mod observation;
 pub mod predict;
+pub mod pyrepr;
 pub mod session;
 pub mod synthetic;

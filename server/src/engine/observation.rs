@@ -142,11 +142,23 @@ mod tests {
             (&["z", "a", "m"], &["a", "m", "z"]),
             (&["3", "1", "2"], &["1", "2", "3"]),
             (&["Zoo", "Apple", "apple"], &["Apple", "Zoo", "apple"]),
-            (&["test_2", "test_1", "test_10"], &["test_1", "test_10", "test_2"]),
-            (&["!special", "@symbol", "#hash"], &["!special", "#hash", "@symbol"]),
-            (&["10", "2", "1", "20", "100", "3"], &["1", "10", "100", "2", "20", "3"]),
+            (
+                &["test_2", "test_1", "test_10"],
+                &["test_1", "test_10", "test_2"],
+            ),
+            (
+                &["!special", "@symbol", "#hash"],
+                &["!special", "#hash", "@symbol"],
+            ),
+            (
+                &["10", "2", "1", "20", "100", "3"],
+                &["1", "10", "100", "2", "20", "3"],
+            ),
             (&["z", "", "a", "middle"], &["", "a", "middle", "z"]),
-            (&["é", "z", "\u{1F600}", "\u{FFFD}"], &["z", "é", "\u{FFFD}", "\u{1F600}"]),
+            (
+                &["é", "z", "\u{1F600}", "\u{FFFD}"],
+                &["z", "é", "\u{FFFD}", "\u{1F600}"],
+            ),
         ];
         for (input, expected) in cases {
             let mut symbols: Vec<String> = input.iter().map(|s| s.to_string()).collect();
@@ -177,9 +189,12 @@ mod tests {
         assert_eq!(acc, expected);
 
         let mut merged = acc.clone();
-        let newer: PatternMetadata = [("name".to_string(), vec!["beta".to_string(), "test".to_string()])]
-            .into_iter()
-            .collect();
+        let newer: PatternMetadata = [(
+            "name".to_string(),
+            vec!["beta".to_string(), "test".to_string()],
+        )]
+        .into_iter()
+        .collect();
         merge_pattern_metadata(&mut merged, &newer);
         assert_eq!(merged["name"], vec!["alpha", "beta", "test"]);
     }

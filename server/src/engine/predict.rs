@@ -86,7 +86,11 @@ pub struct FullPrediction {
     pub bayesian_prior: f64,
     pub bayesian_likelihood: f64,
     /// Present only when the ensemble was pruned (§4.6).
-    #[serde(rename = "_pre_potential", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "_pre_potential",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub pre_potential: Option<f64>,
 }
 
@@ -347,7 +351,12 @@ fn event_starts(event_lens: &[u32]) -> Vec<usize> {
     starts
 }
 
-fn full_path(stm: &[Event], state: &StateTokens, kb: &NodeKb, config: &EngineConfig) -> PredictionSet {
+fn full_path(
+    stm: &[Event],
+    state: &StateTokens,
+    kb: &NodeKb,
+    config: &EngineConfig,
+) -> PredictionSet {
     let weights = config
         .affinity_emotive
         .as_deref()
@@ -357,9 +366,15 @@ fn full_path(stm: &[Event], state: &StateTokens, kb: &NodeKb, config: &EngineCon
     let mut matchers = Matchers::new(state, config);
     let mut scored: Vec<Scored> = Vec::new();
     for id in select_candidates(state, kb, config) {
-        if let Some(candidate) =
-            score_candidate(id, state, kb, config, threshold, weights.as_ref(), &mut matchers)
-        {
+        if let Some(candidate) = score_candidate(
+            id,
+            state,
+            kb,
+            config,
+            threshold,
+            weights.as_ref(),
+            &mut matchers,
+        ) {
             scored.push(candidate);
         }
     }
@@ -367,7 +382,7 @@ fn full_path(stm: &[Event], state: &StateTokens, kb: &NodeKb, config: &EngineCon
     scored.sort_by(|a, b| kb.pattern(a.id).hash.cmp(&kb.pattern(b.id).hash));
 
     // §4.6 step 1: pruning to 3 × max_predictions by the pre-potential.
-    let keep = 3 * config.max_predictions as usize;
+    let keep = 3 * config.max_predictions;
     if scored.len() > keep {
         for candidate in scored.iter_mut() {
             candidate.pre_potential = Some(
@@ -375,7 +390,10 @@ fn full_path(stm: &[Event], state: &StateTokens, kb: &NodeKb, config: &EngineCon
             );
         }
         scored.sort_by(|a, b| {
-            let (x, y) = (a.pre_potential.unwrap_or(0.0), b.pre_potential.unwrap_or(0.0));
+            let (x, y) = (
+                a.pre_potential.unwrap_or(0.0),
+                b.pre_potential.unwrap_or(0.0),
+            );
             y.total_cmp(&x)
         });
         scored.truncate(keep);
@@ -395,8 +413,14 @@ fn full_path(stm: &[Event], state: &StateTokens, kb: &NodeKb, config: &EngineCon
             (evidence + confidence) * snr + candidate.itfdf_similarity + candidate.frag_term();
     }
 
-    rank(&mut scored, config.rank_sort_algo, kb, |s| s.id, |s, key| s.rank_key(key));
-    scored.truncate(config.max_predictions as usize);
+    rank(
+        &mut scored,
+        config.rank_sort_algo,
+        kb,
+        |s| s.id,
+        |s, key| s.rank_key(key),
+    );
+    scored.truncate(config.max_predictions);
 
     PredictionSet {
         predictions: scored
@@ -457,7 +481,7 @@ fn select_candidates(state: &StateTokens, kb: &NodeKb, config: &EngineConfig) ->
                 // Minhash is the exact Jaccard test here, not an LSH estimate (documented
                 // divergence allowed by §4.2).
                 let (threshold, min_overlap) = match stage {
-                    FilterKind::Jaccard => (config.jaccard_threshold, config.jaccard_min_overlap as usize),
+                    FilterKind::Jaccard => (config.jaccard_threshold, config.jaccard_min_overlap),
                     _ => (config.minhash_threshold, 1),
                 };
                 let overlaps = sharing_a_symbol(state, kb);
@@ -678,7 +702,11 @@ fn score_candidate(
 }
 
 /// §4.6–§4.7.6 over the (pruned) ensemble; returns `future_potentials`.
-fn ensemble_metrics(scored: &mut [Scored], state: &StateTokens, kb: &NodeKb) -> Vec<FuturePotential> {
+fn ensemble_metrics(
+    scored: &mut [Scored],
+    state: &StateTokens,
+    kb: &NodeKb,
+) -> Vec<FuturePotential> {
     let totals = kb.totals();
     let n = totals.total_unique_patterns as f64;
     let tpf = totals.total_pattern_frequencies as f64;
@@ -692,7 +720,11 @@ fn ensemble_metrics(scored: &mut [Scored], state: &StateTokens, kb: &NodeKb) -> 
     for s in scored.iter() {
         let pattern = kb.pattern(s.id);
         cached.extend(s.matches.iter().copied());
-        cached.extend(pattern.flat[s.present_flat.0..s.present_flat.1].iter().copied());
+        cached.extend(
+            pattern.flat[s.present_flat.0..s.present_flat.1]
+                .iter()
+                .copied(),
+        );
     }
     let probability = |id: SymId| -> Option<f64> {
         if !cached.contains(&id) {
@@ -926,7 +958,11 @@ fn materialize(s: &Scored, stm: &[Event], state: &StateTokens, kb: &NodeKb) -> F
         name: pattern.hash.clone(),
         frequency: s.frequency,
         emotives: average_emotives(&pattern.emotives),
-        matches: s.matches.iter().map(|id| state.name(*id, kb).to_string()).collect(),
+        matches: s
+            .matches
+            .iter()
+            .map(|id| state.name(*id, kb).to_string())
+            .collect(),
         past: events[..present_start].to_vec(),
         present,
         missing,
@@ -1040,10 +1076,14 @@ fn single_symbol(state: &StateTokens, kb: &NodeKb, config: &EngineConfig) -> Pre
         })
         .collect();
 
-    rank(&mut out, config.rank_sort_algo, kb, |(id, _)| *id, |(_, p), key| {
-        single_symbol_key(p, key)
-    });
-    out.truncate(config.max_predictions as usize);
+    rank(
+        &mut out,
+        config.rank_sort_algo,
+        kb,
+        |(id, _)| *id,
+        |(_, p), key| single_symbol_key(p, key),
+    );
+    out.truncate(config.max_predictions);
     PredictionSet {
         predictions: out
             .into_iter()

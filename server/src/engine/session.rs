@@ -28,7 +28,9 @@ pub enum EngineError {
     EmptyStm,
     /// Decision D8 (QUIRK-23 fixed): vectors of one observation must have equal lengths, and
     /// match the dimension the node's first vector locked.
-    #[error("vector {vector_index} has dimension {actual_dimension}, expected {expected_dimension}")]
+    #[error(
+        "vector {vector_index} has dimension {actual_dimension}, expected {expected_dimension}"
+    )]
     VectorDimension {
         vector_index: usize,
         expected_dimension: usize,
@@ -225,7 +227,7 @@ impl SessionState {
         config: &EngineConfig,
         records: &mut Vec<KbRecord>,
     ) -> Option<String> {
-        let max = config.max_pattern_length as usize;
+        let max = config.max_pattern_length;
         let len = self.stm.len();
         if max == 0 || len < max {
             return None;
@@ -280,7 +282,7 @@ impl SessionState {
             events: self.stm.clone(),
             emotives,
             metadata: accumulate_metadata(&metadata),
-            persistence: config.persistence as u32,
+            persistence: config.persistence,
         };
         let learned = kb.apply(&record);
         records.push(record);

@@ -66,12 +66,16 @@ impl Generator {
 
     /// One event of distinct symbols `s0…s{vocabulary-1}`, sorted as observe would sort it.
     pub fn event(&mut self) -> Event {
-        let count = self
-            .rng
-            .between(self.shape.symbols_per_event.0, self.shape.symbols_per_event.1);
+        let count = self.rng.between(
+            self.shape.symbols_per_event.0,
+            self.shape.symbols_per_event.1,
+        );
         let mut event: Event = Vec::with_capacity(count);
         while event.len() < count.min(self.shape.vocabulary.max(1)) {
-            let symbol = format!("s{}", self.rng.between(0, self.shape.vocabulary.saturating_sub(1)));
+            let symbol = format!(
+                "s{}",
+                self.rng.between(0, self.shape.vocabulary.saturating_sub(1))
+            );
             if !event.contains(&symbol) {
                 event.push(symbol);
             }
