@@ -22,7 +22,12 @@ fn main() {
     let config = EngineConfig::default();
     println!("| patterns | calls | p50 µs | p90 µs | p99 µs | max µs | mean predictions |");
     println!("|---:|---:|---:|---:|---:|---:|---:|");
-    for size in [1_000usize, 10_000, 100_000] {
+    // KATO_BENCH_SIZES=10000 limits the run (e.g. for profiling one size).
+    let sizes: Vec<usize> = std::env::var("KATO_BENCH_SIZES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![1_000, 10_000, 100_000]);
+    for size in sizes {
         let mut generator = Generator::new(7, Shape::default());
         let mut kb = NodeKb::new();
         while kb.patterns().len() < size {

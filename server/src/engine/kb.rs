@@ -3,6 +3,8 @@
 //! index. Every change is a [`KbRecord`] applied by [`NodeKb::apply`], so a store can persist the
 //! records and rebuild the same state by replaying them. No IO here.
 
+use std::sync::Arc;
+
 use indexmap::IndexMap;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -54,7 +56,10 @@ pub struct Learned {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pattern {
     /// Bare 40-hex SHA-1 of the Python repr of the events (§3.2).
-    pub hash: String,
+    pub hash: Arc<str>,
+    /// The first 16 hex digits of `hash` as a number: ordering by it then by `hash` is ordering
+    /// by name (lowercase hex sorts like its value), without a string compare on every tie-break.
+    pub hash_key: u64,
     pub flat: Vec<SymId>,
     pub event_lens: Vec<u32>,
     pub frequency: u64,
@@ -80,6 +85,13 @@ impl Pattern {
         self.flat.len()
     }
 
+    /// Orders patterns by name (Decision D4's tie-break).
+    pub fn cmp_name(&self, other: &Pattern) -> std::cmp::Ordering {
+        self.hash_key
+            .cmp(&other.hash_key)
+            .then_with(|| self.hash.cmp(&other.hash))
+    }
+
     /// Stored frequency with the floor of §3.5.
     pub fn frequency_floor(&self) -> u64 {
         self.frequency.max(1)
@@ -89,7 +101,8 @@ impl Pattern {
 /// Statistics of one symbol of a node (§3.4).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SymbolEntry {
-    pub name: String,
+    /// Shared so predictions can carry symbols without copying them.
+    pub name: Arc<str>,
     /// Occurrences over all learns, re-learns included.
     pub frequency: u64,
     /// Number of distinct patterns containing the symbol.
@@ -290,7 +303,8 @@ impl NodeKb {
                     entry.patterns.push(id);
                 }
                 self.patterns.push(Pattern {
-                    hash: hash.clone(),
+                    hash_key: u64::from_str_radix(hash.get(..16).unwrap_or("0"), 16).unwrap_or(0),
+                    hash: Arc::from(hash.as_str()),
                     flat,
                     event_lens,
                     frequency: 1,
@@ -330,7 +344,7 @@ impl NodeKb {
         }
         let id = self.symbols.len() as SymId;
         self.symbols.push(SymbolEntry {
-            name: symbol.to_string(),
+            name: Arc::from(symbol),
             ..Default::default()
         });
         self.symbol_ids.insert(symbol.to_string(), id);
@@ -420,6 +434,25 @@ impl NodeKb {
 
     pub fn symbol_name(&self, id: SymId) -> &str {
         &self.symbols[id as usize].name
+    }
+
+    /// The shared name of a symbol (no copy).
+    pub fn symbol_arc(&self, id: SymId) -> &Arc<str> {
+        &self.symbols[id as usize].name
+    }
+
+    /// Events `range` of a pattern as shared symbols.
+    pub fn pattern_events_shared(
+        &self,
+        pattern: &Pattern,
+        range: std::ops::Range<usize>,
+    ) -> Vec<Vec<Arc<str>>> {
+        pattern
+            .events()
+            .skip(range.start)
+            .take(range.end.saturating_sub(range.start))
+            .map(|event| event.iter().map(|id| self.symbol_arc(*id).clone()).collect())
+            .collect()
     }
 
     /// Every symbol, in first-learn order (deterministic).

@@ -4,6 +4,8 @@
 //!
 //! Work happens on interned symbol ids; strings are built only for the predictions returned.
 
+use std::sync::Arc;
+
 use indexmap::IndexMap;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
@@ -12,6 +14,19 @@ use super::config::{EngineConfig, FilterKind, RankSortAlgo};
 use super::kb::{counts_in_order, NodeKb, PatternId, SymId};
 use super::matcher::{self, Block, CharStateMatcher, StateMatcher};
 use super::observation::{average_emotives, Emotives, Event};
+
+/// A symbol inside a prediction: shared with the knowledge base, so building a prediction
+/// copies no strings.
+pub type SharedSymbol = Arc<str>;
+/// An event inside a prediction.
+pub type SharedEvent = Vec<SharedSymbol>;
+
+/// `type` of a full-path prediction: always `"prototypical"` upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PredictionType {
+    Prototypical,
+}
 
 /// Predictions for one STM, as returned by GET predictions and pushed after an observe.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -51,15 +66,15 @@ pub struct Anomaly {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FullPrediction {
     #[serde(rename = "type")]
-    pub kind: String,
-    pub name: String,
+    pub kind: PredictionType,
+    pub name: SharedSymbol,
     pub frequency: u64,
     pub emotives: Emotives,
-    pub matches: Vec<String>,
-    pub past: Vec<Event>,
-    pub present: Vec<Event>,
-    pub missing: Vec<Event>,
-    pub extras: Vec<Event>,
+    pub matches: Vec<SharedSymbol>,
+    pub past: Vec<SharedEvent>,
+    pub present: Vec<SharedEvent>,
+    pub missing: Vec<SharedEvent>,
+    pub extras: Vec<SharedEvent>,
     pub anomalies: Vec<Anomaly>,
     pub potential: f64,
     pub evidence: f64,
@@ -68,8 +83,8 @@ pub struct FullPrediction {
     pub snr: f64,
     pub confluence: f64,
     pub predictive_information: f64,
-    pub sequence: Vec<Event>,
-    pub future: Vec<Event>,
+    pub sequence: Vec<SharedEvent>,
+    pub future: Vec<SharedEvent>,
     pub confidence: f64,
     pub weighted_similarity: Option<f64>,
     pub weighted_evidence: Option<f64>,
@@ -97,17 +112,17 @@ pub struct FullPrediction {
 /// The single-symbol path's flat object (§4.9, QUIRK-15 kept).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SingleSymbolPrediction {
-    pub name: String,
-    pub pattern_data: Vec<Event>,
+    pub name: SharedSymbol,
+    pub pattern_data: Vec<SharedEvent>,
     pub length: usize,
     pub frequency: u64,
     pub emotives: Emotives,
-    pub matches: Vec<String>,
-    pub missing: Vec<String>,
-    pub present: Vec<String>,
-    pub past: Vec<String>,
-    pub future: Vec<String>,
-    pub extras: Vec<String>,
+    pub matches: Vec<SharedSymbol>,
+    pub missing: Vec<SharedSymbol>,
+    pub present: Vec<SharedSymbol>,
+    pub past: Vec<SharedSymbol>,
+    pub future: Vec<SharedSymbol>,
+    pub extras: Vec<SharedSymbol>,
     pub similarity: f64,
     pub evidence: f64,
     pub confidence: f64,
@@ -125,7 +140,7 @@ pub struct SingleSymbolPrediction {
 /// One entry of `future_potentials` (§4.7.5).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FuturePotential {
-    pub future: Vec<Event>,
+    pub future: Vec<SharedEvent>,
     pub aggregate_potential: f64,
     pub supporting_patterns: usize,
     pub total_weighted_frequency: f64,
@@ -177,6 +192,14 @@ impl<'a> StateTokens<'a> {
                 self.unknown.push(symbol);
                 UNKNOWN_TOP - (self.unknown.len() - 1) as SymId
             }
+        }
+    }
+
+    fn shared(&self, id: SymId, kb: &NodeKb) -> SharedSymbol {
+        if (id as usize) < kb.total_symbols() {
+            kb.symbol_arc(id).clone()
+        } else {
+            Arc::from(self.unknown[(UNKNOWN_TOP - id) as usize])
         }
     }
 
@@ -379,7 +402,7 @@ fn full_path(
         }
     }
     // Decision D4: a deterministic ensemble order (name ascending) before anything else.
-    scored.sort_by(|a, b| kb.pattern(a.id).hash.cmp(&kb.pattern(b.id).hash));
+    sort_by_moving_once(&mut scored, |a, b| kb.pattern(a.id).cmp_name(kb.pattern(b.id)));
 
     // §4.6 step 1: pruning to 3 × max_predictions by the pre-potential.
     let keep = 3 * config.max_predictions;
@@ -431,18 +454,26 @@ fn full_path(
     }
 }
 
+/// Stable sort that moves each (large) element once: sorts positions, then permutes.
+fn sort_by_moving_once<T>(items: &mut Vec<T>, mut compare: impl FnMut(&T, &T) -> std::cmp::Ordering) {
+    let mut order: Vec<u32> = (0..items.len() as u32).collect();
+    order.sort_by(|a, b| compare(&items[*a as usize], &items[*b as usize]));
+    let mut slots: Vec<Option<T>> = items.drain(..).map(Some).collect();
+    items.extend(order.into_iter().filter_map(|at| slots[at as usize].take()));
+}
+
 /// §4.8: descending by the key, ties by pattern name ascending (Decision D4).
 fn rank<T>(
-    items: &mut [T],
+    items: &mut Vec<T>,
     key: RankSortAlgo,
     kb: &NodeKb,
     id: impl Fn(&T) -> PatternId,
     value: impl Fn(&T, RankSortAlgo) -> f64,
 ) {
-    items.sort_by(|a, b| {
+    sort_by_moving_once(items, |a, b| {
         value(b, key)
             .total_cmp(&value(a, key))
-            .then_with(|| kb.pattern(id(a)).hash.cmp(&kb.pattern(id(b)).hash))
+            .then_with(|| kb.pattern(id(a)).cmp_name(kb.pattern(id(b))))
     });
 }
 
@@ -453,7 +484,7 @@ fn select_candidates(state: &StateTokens, kb: &NodeKb, config: &EngineConfig) ->
         // Token similarity is 0 for a pattern sharing no symbol with the state, so with a
         // positive threshold the symbol index finds every candidate that can be kept.
         if config.use_token_matching && config.recall_threshold > 0.0 {
-            return sharing_a_symbol(state, kb).into_keys().collect();
+            return reachable_by_index(state, kb, config.recall_threshold);
         }
         return all();
     }
@@ -516,6 +547,50 @@ fn nonzero_or(value: f64, default: f64) -> f64 {
     } else {
         value
     }
+}
+
+thread_local! {
+    /// Per-pattern accumulator reused across predictions on this thread (all zeros between
+    /// uses), so candidate selection allocates nothing proportional to the node's size.
+    static PATTERN_SCRATCH: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Patterns that share a symbol with the state and whose similarity could reach `threshold`:
+/// LCS ≤ Σ over shared symbols of the symbol's count in the state, and token similarity grows
+/// with the LCS, so a pattern whose bound misses the threshold cannot be kept (§4.3).
+fn reachable_by_index(state: &StateTokens, kb: &NodeKb, threshold: f64) -> Vec<PatternId> {
+    let mut counts: Vec<(SymId, u32)> = Vec::with_capacity(state.ids.len());
+    for id in state.ids.iter().filter(|id| (**id as usize) < kb.total_symbols()) {
+        match counts.iter_mut().find(|(seen, _)| seen == id) {
+            Some(slot) => slot.1 += 1,
+            None => counts.push((*id, 1)),
+        }
+    }
+    let state_len = state.ids.len();
+    PATTERN_SCRATCH.with(|cell| {
+        let mut bound = cell.borrow_mut();
+        if bound.len() < kb.patterns().len() {
+            bound.resize(kb.patterns().len(), 0);
+        }
+        let mut touched: Vec<PatternId> = Vec::new();
+        for (symbol, count) in &counts {
+            for pattern in &kb.symbol(*symbol).patterns {
+                let slot = &mut bound[*pattern as usize];
+                if *slot == 0 {
+                    touched.push(*pattern);
+                }
+                *slot += count;
+            }
+        }
+        touched.retain(|id| {
+            let slot = &mut bound[*id as usize];
+            let pattern_len = kb.pattern(*id).length();
+            let lcs_bound = (*slot as usize).min(pattern_len).min(state_len);
+            *slot = 0;
+            matcher::token_similarity(lcs_bound, pattern_len, state_len) >= threshold
+        });
+        touched
+    })
 }
 
 /// Pattern → number of distinct state symbols it contains, for patterns sharing at least one.
@@ -897,9 +972,10 @@ fn ensemble_metrics(
         future_potentials = groups
             .values()
             .map(|g| FuturePotential {
-                future: kb.pattern_events(kb.pattern(scored[g.2].id))
-                    [scored[g.2].present_events.1..]
-                    .to_vec(),
+                future: {
+                    let pattern = kb.pattern(scored[g.2].id);
+                    kb.pattern_events_shared(pattern, scored[g.2].present_events.1..pattern.event_lens.len())
+                },
                 aggregate_potential: aggregate(g),
                 supporting_patterns: g.1,
                 total_weighted_frequency: g.0,
@@ -928,43 +1004,42 @@ fn ensemble_metrics(
 /// Builds the wire object for one ranked candidate.
 fn materialize(s: &Scored, stm: &[Event], state: &StateTokens, kb: &NodeKb) -> FullPrediction {
     let pattern = kb.pattern(s.id);
-    let events = kb.pattern_events(pattern);
+    let events = kb.pattern_events_shared(pattern, 0..pattern.event_lens.len());
     let (present_start, future_start) = s.present_events;
-    let present = events[present_start..future_start].to_vec();
-    let matched: FxHashSet<&str> = s.matches.iter().map(|id| state.name(*id, kb)).collect();
-    let present_set: FxHashSet<&str> = present.iter().flatten().map(String::as_str).collect();
-    let missing = present
-        .iter()
+    let present = &pattern.flat[s.present_flat.0..s.present_flat.1];
+    let missing = pattern
+        .events()
+        .skip(present_start)
+        .take(future_start - present_start)
         .map(|event| {
             event
                 .iter()
-                .filter(|symbol| !matched.contains(symbol.as_str()))
-                .cloned()
+                .filter(|symbol| !s.matches.contains(symbol))
+                .map(|symbol| kb.symbol_arc(*symbol).clone())
                 .collect()
         })
         .collect();
+    // Event-aligned extras: per STM event, the symbols not in the present events.
+    let mut offset = 0;
     let extras = stm
         .iter()
         .map(|event| {
-            event
-                .iter()
-                .filter(|symbol| !present_set.contains(symbol.as_str()))
-                .cloned()
+            let ids = &state.ids[offset..offset + event.len()];
+            offset += event.len();
+            ids.iter()
+                .filter(|id| !present.contains(id))
+                .map(|id| state.shared(*id, kb))
                 .collect()
         })
         .collect();
     FullPrediction {
-        kind: "prototypical".to_string(),
+        kind: PredictionType::Prototypical,
         name: pattern.hash.clone(),
         frequency: s.frequency,
         emotives: average_emotives(&pattern.emotives),
-        matches: s
-            .matches
-            .iter()
-            .map(|id| state.name(*id, kb).to_string())
-            .collect(),
+        matches: s.matches.iter().map(|id| state.shared(*id, kb)).collect(),
         past: events[..present_start].to_vec(),
-        present,
+        present: events[present_start..future_start].to_vec(),
         missing,
         extras,
         anomalies: s.anomalies.clone(),
@@ -1047,10 +1122,10 @@ fn single_symbol(state: &StateTokens, kb: &NodeKb, config: &EngineConfig) -> Pre
                 Some(w) => (w.evidence + w.confidence) * w.snr + 1.0,
                 None => (evidence + confidence) * snr + 1.0,
             };
-            let symbol = state.names[0].to_string();
+            let symbol = state.shared(x, kb);
             let prediction = SingleSymbolPrediction {
                 name: pattern.hash.clone(),
-                pattern_data: kb.pattern_events(pattern),
+                pattern_data: kb.pattern_events_shared(pattern, 0..pattern.event_lens.len()),
                 length: a.len(),
                 frequency: pattern.frequency_floor(),
                 emotives: average_emotives(&pattern.emotives),
@@ -1058,7 +1133,7 @@ fn single_symbol(state: &StateTokens, kb: &NodeKb, config: &EngineConfig) -> Pre
                 missing: Vec::new(),
                 present: vec![symbol],
                 past: Vec::new(),
-                future: names[1..].iter().map(|s| s.to_string()).collect(),
+                future: a[1..].iter().map(|s| kb.symbol_arc(*s).clone()).collect(),
                 extras: Vec::new(),
                 similarity,
                 evidence,
