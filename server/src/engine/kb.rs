@@ -451,7 +451,12 @@ impl NodeKb {
             .events()
             .skip(range.start)
             .take(range.end.saturating_sub(range.start))
-            .map(|event| event.iter().map(|id| self.symbol_arc(*id).clone()).collect())
+            .map(|event| {
+                event
+                    .iter()
+                    .map(|id| self.symbol_arc(*id).clone())
+                    .collect()
+            })
             .collect()
     }
 

@@ -361,19 +361,6 @@ impl Scored {
     }
 }
 
-/// Event offsets of a pattern: `starts[k]` is the flat index where event `k` starts;
-/// `starts[len]` is the pattern length.
-fn event_starts(event_lens: &[u32]) -> Vec<usize> {
-    let mut starts = Vec::with_capacity(event_lens.len() + 1);
-    let mut at = 0usize;
-    starts.push(0);
-    for len in event_lens {
-        at += *len as usize;
-        starts.push(at);
-    }
-    starts
-}
-
 fn full_path(
     stm: &[Event],
     state: &StateTokens,
@@ -402,7 +389,9 @@ fn full_path(
         }
     }
     // Decision D4: a deterministic ensemble order (name ascending) before anything else.
-    sort_by_moving_once(&mut scored, |a, b| kb.pattern(a.id).cmp_name(kb.pattern(b.id)));
+    sort_by_moving_once(&mut scored, |a, b| {
+        kb.pattern(a.id).cmp_name(kb.pattern(b.id))
+    });
 
     // §4.6 step 1: pruning to 3 × max_predictions by the pre-potential.
     let keep = 3 * config.max_predictions;
@@ -454,8 +443,20 @@ fn full_path(
     }
 }
 
+/// The first 8 bytes of a name, big-endian and zero-padded: comparing these keys first and the
+/// full names only on ties orders names exactly as a byte-wise (code point) string compare.
+fn name_prefix_key(name: &str) -> u64 {
+    let mut bytes = [0u8; 8];
+    let take = name.len().min(8);
+    bytes[..take].copy_from_slice(&name.as_bytes()[..take]);
+    u64::from_be_bytes(bytes)
+}
+
 /// Stable sort that moves each (large) element once: sorts positions, then permutes.
-fn sort_by_moving_once<T>(items: &mut Vec<T>, mut compare: impl FnMut(&T, &T) -> std::cmp::Ordering) {
+fn sort_by_moving_once<T>(
+    items: &mut Vec<T>,
+    mut compare: impl FnMut(&T, &T) -> std::cmp::Ordering,
+) {
     let mut order: Vec<u32> = (0..items.len() as u32).collect();
     order.sort_by(|a, b| compare(&items[*a as usize], &items[*b as usize]));
     let mut slots: Vec<Option<T>> = items.drain(..).map(Some).collect();
@@ -560,7 +561,11 @@ thread_local! {
 /// with the LCS, so a pattern whose bound misses the threshold cannot be kept (§4.3).
 fn reachable_by_index(state: &StateTokens, kb: &NodeKb, threshold: f64) -> Vec<PatternId> {
     let mut counts: Vec<(SymId, u32)> = Vec::with_capacity(state.ids.len());
-    for id in state.ids.iter().filter(|id| (**id as usize) < kb.total_symbols()) {
+    for id in state
+        .ids
+        .iter()
+        .filter(|id| (**id as usize) < kb.total_symbols())
+    {
         match counts.iter_mut().find(|(seen, _)| seen == id) {
             Some(slot) => slot.1 += 1,
             None => counts.push((*id, 1)),
@@ -700,28 +705,31 @@ fn score_candidate(
         (matches, extras.len())
     };
 
-    // §4.5 step 1: whole events for the past and present flat regions.
-    let starts = event_starts(&pattern.event_lens);
-    let events = pattern.event_lens.len();
-    let mut k = 0usize;
-    while k < events && starts[k] < past_len {
+    // §4.5 step 1: whole events for the past and present flat regions (`c` is the flat index
+    // where event `k` starts).
+    let lens = &pattern.event_lens;
+    let (mut k, mut c) = (0usize, 0usize);
+    while k < lens.len() && c < past_len {
+        c += lens[k] as usize;
         k += 1;
     }
-    let mut present_start = k;
-    while k < events && starts[k] < present_end {
+    let (mut present_start, mut present_from) = (k, c);
+    while k < lens.len() && c < present_end {
+        c += lens[k] as usize;
         k += 1;
     }
-    let future_start = k;
+    let (future_start, future_from) = (k, c);
     // §4.5 step 2: the past-fix (QUIRK-14 kept).
     if present_start > 0 {
         if let Some(first_match) = matches.first() {
-            let last_past = &a[starts[present_start - 1]..starts[present_start]];
-            if last_past.contains(first_match) {
+            let last_past_from = present_from - lens[present_start - 1] as usize;
+            if a[last_past_from..present_from].contains(first_match) {
                 present_start -= 1;
+                present_from = last_past_from;
             }
         }
     }
-    let present_flat = (starts[present_start], starts[future_start]);
+    let present_flat = (present_from, future_from);
     let present_symbols = &a[present_flat.0..present_flat.1];
 
     let m = matches.len();
@@ -790,70 +798,134 @@ fn ensemble_metrics(
     let f_sum = frequency_sum as f64;
 
     // §4.6 step 3: the probability cache covers matches and (event-aligned) missing symbols,
-    // i.e. every matched symbol and every present symbol.
-    let mut cached: FxHashSet<SymId> = FxHashSet::default();
+    // i.e. every matched symbol and every present symbol. Each symbol of the cache or the state
+    // also gets its rank in name order (the vocabulary order of §4.7.1; Decision D12 for the
+    // sums upstream takes over sets) and its state-vector value, resolved once per request.
+    #[derive(Clone, Copy)]
+    struct SymbolInfo {
+        probability: Option<f64>,
+        rank: u32,
+        state_count: u32,
+    }
+    let mut vocabulary: FxHashMap<SymId, SymbolInfo> = FxHashMap::default();
     for s in scored.iter() {
         let pattern = kb.pattern(s.id);
-        cached.extend(s.matches.iter().copied());
-        cached.extend(
-            pattern.flat[s.present_flat.0..s.present_flat.1]
-                .iter()
-                .copied(),
-        );
+        let present = &pattern.flat[s.present_flat.0..s.present_flat.1];
+        for id in s.matches.iter().chain(present) {
+            vocabulary.entry(*id).or_insert_with(|| SymbolInfo {
+                probability: Some(if (*id as usize) >= kb.total_symbols() || n == 0.0 {
+                    0.0
+                } else {
+                    kb.symbol(*id).pattern_member_frequency as f64 / n
+                }),
+                rank: 0,
+                state_count: 0,
+            });
+        }
     }
-    let probability = |id: SymId| -> Option<f64> {
-        if !cached.contains(&id) {
-            return None;
+    for id in &state.ids {
+        vocabulary
+            .entry(*id)
+            .or_insert(SymbolInfo {
+                probability: None,
+                rank: 0,
+                state_count: 0,
+            })
+            .state_count += 1;
+    }
+    {
+        let mut by_name: Vec<(u64, SymId)> = vocabulary
+            .keys()
+            .map(|id| (name_prefix_key(state.name(*id, kb)), *id))
+            .collect();
+        by_name.sort_unstable_by(|x, y| {
+            x.0.cmp(&y.0)
+                .then_with(|| state.name(x.1, kb).cmp(state.name(y.1, kb)))
+        });
+        for (rank, (_, id)) in by_name.into_iter().enumerate() {
+            if let Some(info) = vocabulary.get_mut(&id) {
+                info.rank = rank as u32;
+            }
         }
-        if (id as usize) >= kb.total_symbols() || n == 0.0 {
-            return Some(0.0);
-        }
-        Some(kb.symbol(id).pattern_member_frequency as f64 / n)
+    }
+    let info = |id: SymId| -> SymbolInfo {
+        vocabulary.get(&id).copied().unwrap_or(SymbolInfo {
+            probability: None,
+            rank: u32::MAX,
+            state_count: 0,
+        })
     };
-    let by_name = |x: &SymId, y: &SymId| state.name(*x, kb).cmp(state.name(*y, kb));
+    let state_value = |i: &SymbolInfo| i.probability.unwrap_or(0.0) * f64::from(i.state_count);
 
-    // §4.7.1: the state vector over the sorted vocabulary (only state symbols are non-zero).
-    let state_counts = {
-        let mut counts = counts_in_order(&state.ids);
-        counts.sort_by(|x, y| by_name(&x.0, &y.0));
-        counts
+    // §4.7.1: the state vector's norm over the sorted vocabulary (only state symbols count).
+    let state_norm = {
+        let mut state_symbols: Vec<SymbolInfo> = vocabulary
+            .values()
+            .filter(|i| i.state_count > 0)
+            .copied()
+            .collect();
+        state_symbols.sort_unstable_by_key(|i| i.rank);
+        state_symbols
+            .iter()
+            .map(|i| state_value(i) * state_value(i))
+            .sum::<f64>()
+            .sqrt()
     };
-    let state_vector: FxHashMap<SymId, f64> = state_counts
-        .iter()
-        .map(|(id, count)| (*id, probability(*id).unwrap_or(0.0) * *count as f64))
-        .collect();
-    let state_norm = state_counts
-        .iter()
-        .map(|(id, _)| state_vector[id] * state_vector[id])
-        .sum::<f64>()
-        .sqrt();
 
+    let mut distinct: Vec<(SymId, u64, SymbolInfo)> = Vec::new();
     for s in scored.iter_mut() {
         let pattern = kb.pattern(s.id);
         let present = &pattern.flat[s.present_flat.0..s.present_flat.1];
-        let mut present_counts = counts_in_order(present);
         let length = present.len() as f64;
+        distinct.clear();
+        distinct.extend(
+            counts_in_order(present)
+                .into_iter()
+                .map(|(id, count)| (id, count, info(id))),
+        );
+        let probability_of = |id: SymId| -> Option<f64> {
+            distinct
+                .iter()
+                .find(|(seen, _, _)| *seen == id)
+                .and_then(|(_, _, i)| i.probability)
+        };
+
+        // §4.7.2 confluence: left to right over the present symbols.
+        s.confluence = if present.is_empty() {
+            0.0
+        } else {
+            let pattern_probability = ratio_or_zero(s.frequency as f64, tpf);
+            let log_sum: f64 = present
+                .iter()
+                .map(|id| {
+                    let q = probability_of(*id).unwrap_or(1e-10);
+                    if q <= 0.0 { 1e-10f64 } else { q }.log10()
+                })
+                .sum();
+            pattern_probability * (1.0 - 10f64.powf(log_sum))
+        };
 
         // §4.7.4 runtime entropies, first-occurrence order.
         let mut entropy = 0.0;
         let mut normalized_entropy = 0.0;
-        for (_, count) in &present_counts {
+        for (_, count, _) in &distinct {
             let p = *count as f64 / length;
             entropy -= p * p.log2();
             if t > 1.0 {
                 normalized_entropy -= p * (p.ln() / t.ln());
             }
         }
-        // From here on: sorted-name order (vocabulary order; Decision D12 for set sums).
-        present_counts.sort_by(|x, y| by_name(&x.0, &y.0));
+
+        // From here on: sorted-name order.
+        distinct.sort_unstable_by_key(|(_, _, i)| i.rank);
 
         // §4.7.1 itfdf_similarity.
         let mut dot = 0.0;
         let mut norm = 0.0;
-        for (id, count) in &present_counts {
-            let value = probability(*id).unwrap_or(0.0) * *count as f64;
+        for (_, count, i) in &distinct {
+            let value = i.probability.unwrap_or(0.0) * *count as f64;
             norm += value * value;
-            dot += value * state_vector.get(id).copied().unwrap_or(0.0);
+            dot += value * state_value(i);
         }
         let norm = norm.sqrt();
         let distance = if state_norm == 0.0 {
@@ -868,23 +940,8 @@ fn ensemble_metrics(
             1.0 - distance * s.frequency as f64 / f_sum
         };
 
-        // §4.7.2 confluence.
-        s.confluence = if present.is_empty() {
-            0.0
-        } else {
-            let pattern_probability = ratio_or_zero(s.frequency as f64, tpf);
-            let log_sum: f64 = present
-                .iter()
-                .map(|id| {
-                    let q = probability(*id).unwrap_or(1e-10);
-                    if q <= 0.0 { 1e-10f64 } else { q }.log10()
-                })
-                .sum();
-            pattern_probability * (1.0 - 10f64.powf(log_sum))
-        };
-
-        let document_frequency = |id: SymId| -> f64 {
-            match probability(id) {
+        let document_frequency = |probability: Option<f64>| -> f64 {
+            match probability {
                 Some(p) => ((p * n) as u64).max(1) as f64,
                 None => 1.0,
             }
@@ -898,7 +955,9 @@ fn ensemble_metrics(
                     let sum: f64 = pre
                         .tf_vector
                         .iter()
-                        .map(|(id, tf)| tf * ((n / document_frequency(*id)).log2() + 1.0))
+                        .map(|(id, tf)| {
+                            tf * ((n / document_frequency(info(*id).probability)).log2() + 1.0)
+                        })
                         .sum();
                     sum / pre.tf_vector.len() as f64
                 } else {
@@ -910,21 +969,22 @@ fn ensemble_metrics(
                 s.normalized_entropy = normalized_entropy;
                 let mut global = 0.0;
                 if t > 1.0 {
-                    for (id, _) in &present_counts {
-                        if let Some(p) = probability(*id).filter(|p| *p > 0.0) {
+                    for (_, _, i) in &distinct {
+                        if let Some(p) = i.probability.filter(|p| *p > 0.0) {
                             global -= p * (p.ln() / t.ln());
                         }
                     }
                 }
                 s.global_normalized_entropy = global;
                 s.tfidf_score = if length > 0.0 && n > 0.0 {
-                    let sum: f64 = present_counts
+                    let sum: f64 = distinct
                         .iter()
-                        .map(|(id, count)| {
-                            (*count as f64 / length) * ((n / document_frequency(*id)).log2() + 1.0)
+                        .map(|(_, count, i)| {
+                            (*count as f64 / length)
+                                * ((n / document_frequency(i.probability)).log2() + 1.0)
                         })
                         .sum();
-                    sum / present_counts.len() as f64
+                    sum / distinct.len() as f64
                 } else {
                     0.0
                 };
@@ -935,21 +995,21 @@ fn ensemble_metrics(
     // §4.7.5 predictive information and future potentials.
     let mut future_potentials = Vec::new();
     if frequency_sum > 0 {
-        let mut groups: IndexMap<Vec<Vec<&str>>, (f64, usize, usize)> = IndexMap::new();
+        // Futures are grouped by their events' symbol sets: each event sorted (by id, which is
+        // as canonical as by name for equality), events separated by a marker.
+        let mut groups: IndexMap<Vec<SymId>, (f64, usize, usize)> = IndexMap::new();
         let mut group_of: Vec<Option<usize>> = Vec::with_capacity(scored.len());
         for (at, s) in scored.iter_mut().enumerate() {
             s.pattern_probability = s.frequency as f64 / f_sum;
             s.weighted_strength = s.similarity * s.pattern_probability;
             let pattern = kb.pattern(s.id);
-            let future: Vec<Vec<&str>> = pattern
-                .events()
-                .skip(s.present_events.1)
-                .map(|event| {
-                    let mut names: Vec<&str> = event.iter().map(|id| kb.symbol_name(*id)).collect();
-                    names.sort_unstable();
-                    names
-                })
-                .collect();
+            let mut future: Vec<SymId> = Vec::new();
+            for event in pattern.events().skip(s.present_events.1) {
+                let start = future.len();
+                future.extend_from_slice(event);
+                future[start..].sort_unstable();
+                future.push(SymId::MAX);
+            }
             if future.is_empty() {
                 group_of.push(None);
                 continue;
@@ -974,7 +1034,10 @@ fn ensemble_metrics(
             .map(|g| FuturePotential {
                 future: {
                     let pattern = kb.pattern(scored[g.2].id);
-                    kb.pattern_events_shared(pattern, scored[g.2].present_events.1..pattern.event_lens.len())
+                    kb.pattern_events_shared(
+                        pattern,
+                        scored[g.2].present_events.1..pattern.event_lens.len(),
+                    )
                 },
                 aggregate_potential: aggregate(g),
                 supporting_patterns: g.1,
