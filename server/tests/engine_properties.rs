@@ -233,3 +233,25 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    /// predict.rs derives the §4.4 flat extras from the (A, B) blocks instead of re-running the
+    /// matcher on (present_flat, B): both must agree on every input.
+    #[test]
+    fn flat_extras_equal_state_outside_the_blocks(
+        a in prop::collection::vec(0u8..5, 0..30),
+        b in prop::collection::vec(0u8..5, 0..30),
+    ) {
+        use kato_server::engine::matcher::{matching_blocks, uncovered};
+        let blocks = matching_blocks(&a, &b);
+        let present = match (blocks.first(), blocks.last()) {
+            (Some(first), Some(last)) => &a[first.a..last.a + last.size],
+            _ => &a[..],
+        };
+        let matched: usize = blocks.iter().map(|block| block.size).sum();
+        let (_, extras) = uncovered(present, &b);
+        prop_assert_eq!(extras.len(), b.len() - matched);
+    }
+}

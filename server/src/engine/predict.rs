@@ -373,9 +373,12 @@ fn full_path(
         .map(|emotive| Weights::new(emotive, state.ids.iter().copied(), kb));
     let threshold = config.recall_threshold;
 
+    // Decision D4: a deterministic ensemble order (name ascending) before anything else.
+    let mut candidates = select_candidates(state, kb, config);
+    candidates.sort_unstable_by(|a, b| kb.pattern(*a).cmp_name(kb.pattern(*b)));
     let mut matchers = Matchers::new(state, config);
     let mut scored: Vec<Scored> = Vec::new();
-    for id in select_candidates(state, kb, config) {
+    for id in candidates {
         if let Some(candidate) = score_candidate(
             id,
             state,
@@ -388,12 +391,8 @@ fn full_path(
             scored.push(candidate);
         }
     }
-    // Decision D4: a deterministic ensemble order (name ascending) before anything else.
-    sort_by_moving_once(&mut scored, |a, b| {
-        kb.pattern(a.id).cmp_name(kb.pattern(b.id))
-    });
 
-    // §4.6 step 1: pruning to 3 × max_predictions by the pre-potential.
+    // §4.6 step 1: pruning to 3 × max_predictions by the pre-potential (stable).
     let keep = 3 * config.max_predictions;
     if scored.len() > keep {
         for candidate in scored.iter_mut() {
@@ -401,7 +400,7 @@ fn full_path(
                 (candidate.evidence + candidate.confidence) * candidate.snr + candidate.frag_term(),
             );
         }
-        scored.sort_by(|a, b| {
+        sort_by_moving_once(&mut scored, |a, b| {
             let (x, y) = (
                 a.pre_potential.unwrap_or(0.0),
                 b.pre_potential.unwrap_or(0.0),
@@ -425,19 +424,21 @@ fn full_path(
             (evidence + confidence) * snr + candidate.itfdf_similarity + candidate.frag_term();
     }
 
-    rank(
-        &mut scored,
-        config.rank_sort_algo,
-        kb,
-        |s| s.id,
-        |s, key| s.rank_key(key),
-    );
-    scored.truncate(config.max_predictions);
+    // §4.8: rank positions, not the (large) scored entries.
+    let key = config.rank_sort_algo;
+    let mut order: Vec<usize> = (0..scored.len()).collect();
+    order.sort_by(|a, b| {
+        let (a, b) = (&scored[*a], &scored[*b]);
+        b.rank_key(key)
+            .total_cmp(&a.rank_key(key))
+            .then_with(|| kb.pattern(a.id).cmp_name(kb.pattern(b.id)))
+    });
+    order.truncate(config.max_predictions);
 
     PredictionSet {
-        predictions: scored
-            .iter()
-            .map(|s| Prediction::Full(Box::new(materialize(s, stm, state, kb))))
+        predictions: order
+            .into_iter()
+            .map(|at| Prediction::Full(Box::new(materialize(&scored[at], stm, state, kb))))
             .collect(),
         future_potentials,
     }
@@ -622,8 +623,6 @@ struct Matchers {
     tokens: StateMatcher<SymId>,
     chars: Option<CharStateMatcher>,
     blocks: Vec<Block>,
-    missing: Vec<usize>,
-    extras: Vec<usize>,
 }
 
 impl Matchers {
@@ -632,8 +631,6 @@ impl Matchers {
             tokens: StateMatcher::new(&state.ids),
             chars: (!config.use_token_matching).then(|| CharStateMatcher::new(&state.names)),
             blocks: Vec::new(),
-            missing: Vec::new(),
-            extras: Vec::new(),
         }
     }
 }
@@ -699,10 +696,12 @@ fn score_candidate(
             .iter()
             .flat_map(|block| b[block.b..block.b + block.size].iter().copied())
             .collect();
-        let present = &a[past_len..present_end];
-        let (missing, extras) = (&mut matchers.missing, &mut matchers.extras);
-        matchers.tokens.uncovered(present, missing, extras);
-        (matches, extras.len())
+        // §4.4 runs the matcher again on (present_flat, B) for the flat extras. Every block of
+        // (A, B) lies inside present_flat, and the longest-match recursion on the sub-window
+        // picks the same blocks (an equally long block earlier in A would have been picked for
+        // (A, B) too), so the state symbols outside those blocks are exactly the flat extras.
+        let extras = b.len() - matches.len();
+        (matches, extras)
     };
 
     // §4.5 step 1: whole events for the past and present flat regions (`c` is the flat index
@@ -806,6 +805,11 @@ fn ensemble_metrics(
         probability: Option<f64>,
         rank: u32,
         state_count: u32,
+        /// Per-symbol terms of §4.7.2 and §4.7.4, computed once per request (same bits as
+        /// computing them per use): `log10(q)`, `p·ln(p)/ln(T)`, `log2(N/D) + 1`.
+        log10_q: f64,
+        global_term: f64,
+        idf: f64,
     }
     let mut vocabulary: FxHashMap<SymId, SymbolInfo> = FxHashMap::default();
     for s in scored.iter() {
@@ -820,6 +824,9 @@ fn ensemble_metrics(
                 }),
                 rank: 0,
                 state_count: 0,
+                log10_q: 0.0,
+                global_term: 0.0,
+                idf: 0.0,
             });
         }
     }
@@ -830,6 +837,9 @@ fn ensemble_metrics(
                 probability: None,
                 rank: 0,
                 state_count: 0,
+                log10_q: 0.0,
+                global_term: 0.0,
+                idf: 0.0,
             })
             .state_count += 1;
     }
@@ -848,13 +858,31 @@ fn ensemble_metrics(
             }
         }
     }
-    let info = |id: SymId| -> SymbolInfo {
-        vocabulary.get(&id).copied().unwrap_or(SymbolInfo {
-            probability: None,
-            rank: u32::MAX,
-            state_count: 0,
-        })
+    let ln_t = t.ln();
+    let document_frequency = |probability: Option<f64>| -> f64 {
+        match probability {
+            Some(p) => ((p * n) as u64).max(1) as f64,
+            None => 1.0,
+        }
     };
+    for info in vocabulary.values_mut() {
+        let q = info.probability.unwrap_or(1e-10);
+        info.log10_q = if q <= 0.0 { 1e-10f64 } else { q }.log10();
+        info.global_term = match info.probability {
+            Some(p) if p > 0.0 => p * (p.ln() / ln_t),
+            _ => 0.0,
+        };
+        info.idf = (n / document_frequency(info.probability)).log2() + 1.0;
+    }
+    let outside = SymbolInfo {
+        probability: None,
+        rank: u32::MAX,
+        state_count: 0,
+        log10_q: (1e-10f64).log10(),
+        global_term: 0.0,
+        idf: (n / 1.0).log2() + 1.0,
+    };
+    let info = |id: SymId| -> SymbolInfo { vocabulary.get(&id).copied().unwrap_or(outside) };
     let state_value = |i: &SymbolInfo| i.probability.unwrap_or(0.0) * f64::from(i.state_count);
 
     // §4.7.1: the state vector's norm over the sorted vocabulary (only state symbols count).
@@ -883,11 +911,11 @@ fn ensemble_metrics(
                 .into_iter()
                 .map(|(id, count)| (id, count, info(id))),
         );
-        let probability_of = |id: SymId| -> Option<f64> {
+        let log10_q_of = |id: SymId| -> f64 {
             distinct
                 .iter()
                 .find(|(seen, _, _)| *seen == id)
-                .and_then(|(_, _, i)| i.probability)
+                .map_or(outside.log10_q, |(_, _, i)| i.log10_q)
         };
 
         // §4.7.2 confluence: left to right over the present symbols.
@@ -895,13 +923,7 @@ fn ensemble_metrics(
             0.0
         } else {
             let pattern_probability = ratio_or_zero(s.frequency as f64, tpf);
-            let log_sum: f64 = present
-                .iter()
-                .map(|id| {
-                    let q = probability_of(*id).unwrap_or(1e-10);
-                    if q <= 0.0 { 1e-10f64 } else { q }.log10()
-                })
-                .sum();
+            let log_sum: f64 = present.iter().map(|id| log10_q_of(*id)).sum();
             pattern_probability * (1.0 - 10f64.powf(log_sum))
         };
 
@@ -912,7 +934,7 @@ fn ensemble_metrics(
             let p = *count as f64 / length;
             entropy -= p * p.log2();
             if t > 1.0 {
-                normalized_entropy -= p * (p.ln() / t.ln());
+                normalized_entropy -= p * (p.ln() / ln_t);
             }
         }
 
@@ -940,12 +962,6 @@ fn ensemble_metrics(
             1.0 - distance * s.frequency as f64 / f_sum
         };
 
-        let document_frequency = |probability: Option<f64>| -> f64 {
-            match probability {
-                Some(p) => ((p * n) as u64).max(1) as f64,
-                None => 1.0,
-            }
-        };
         match kb.precomputed(s.id) {
             Some(pre) => {
                 s.entropy = pre.entropy;
@@ -955,9 +971,7 @@ fn ensemble_metrics(
                     let sum: f64 = pre
                         .tf_vector
                         .iter()
-                        .map(|(id, tf)| {
-                            tf * ((n / document_frequency(info(*id).probability)).log2() + 1.0)
-                        })
+                        .map(|(id, tf)| tf * info(*id).idf)
                         .sum();
                     sum / pre.tf_vector.len() as f64
                 } else {
@@ -970,19 +984,14 @@ fn ensemble_metrics(
                 let mut global = 0.0;
                 if t > 1.0 {
                     for (_, _, i) in &distinct {
-                        if let Some(p) = i.probability.filter(|p| *p > 0.0) {
-                            global -= p * (p.ln() / t.ln());
-                        }
+                        global -= i.global_term;
                     }
                 }
                 s.global_normalized_entropy = global;
                 s.tfidf_score = if length > 0.0 && n > 0.0 {
                     let sum: f64 = distinct
                         .iter()
-                        .map(|(_, count, i)| {
-                            (*count as f64 / length)
-                                * ((n / document_frequency(i.probability)).log2() + 1.0)
-                        })
+                        .map(|(_, count, i)| (*count as f64 / length) * i.idf)
                         .sum();
                     sum / distinct.len() as f64
                 } else {

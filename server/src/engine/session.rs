@@ -3,6 +3,8 @@
 //! change is applied to the node AND pushed to `records`, so the caller can make it durable
 //! before it acknowledges anything.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::config::{EngineConfig, StmMode};
@@ -48,7 +50,8 @@ pub struct SessionState {
     pub time: u64,
     pub percept_data: Option<PerceptData>,
     /// Predictions computed by the last observe (for cognition-data).
-    pub predictions: PredictionSet,
+    /// Shared with the observe result that computed them, so keeping them costs no copy.
+    pub predictions: Arc<PredictionSet>,
 }
 
 /// Result of one observe (§1.2 response), plus the predictions computed for it.
@@ -61,7 +64,7 @@ pub struct Observed {
     pub auto_learned_pattern: Option<String>,
     /// Predictions for the STM right after the event was appended (before any auto-learn),
     /// `None` when the observation had no strings/vectors or `process_predictions` is off.
-    pub predictions: Option<PredictionSet>,
+    pub predictions: Option<Arc<PredictionSet>>,
 }
 
 /// Options of observe-sequence (§1.8).
@@ -140,7 +143,7 @@ impl SessionState {
                 self.stm.push(event);
             }
             if config.process_predictions {
-                let computed = predict(&self.stm, kb, config);
+                let computed = Arc::new(predict(&self.stm, kb, config));
                 self.predictions = computed.clone();
                 predictions = Some(computed);
             }
