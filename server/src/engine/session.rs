@@ -82,6 +82,8 @@ pub struct SequenceOptions {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SequenceItem {
     pub sequence_position: usize,
+    /// The item's observe result; its `stm_length` is taken after the item's
+    /// `learn_after_each` learn, if any (as upstream reports it).
     pub observed: Observed,
 }
 
@@ -311,6 +313,10 @@ impl SessionState {
 
     /// §1.8 observe-sequence. `unique_ids[i]` is the id of item `i`.
     /// An error on item `i` leaves the items before it applied (the caller reports the index).
+    ///
+    /// An empty list is a no-op (§1.8), so `learn_at_end` does not learn the STM left by earlier
+    /// calls. Each item's `stm_length` is the STM length after its `learn_after_each` learn, as
+    /// upstream reports it (§1.8 does not say; upstream builds the item after that learn).
     pub fn observe_sequence(
         &mut self,
         kb: &mut NodeKb,
@@ -321,6 +327,16 @@ impl SessionState {
         records: &mut Vec<KbRecord>,
     ) -> Result<SequenceOutcome, (usize, EngineError)> {
         let initial_stm_length = self.stm.len();
+        if observations.is_empty() {
+            return Ok(SequenceOutcome {
+                initial_stm_length,
+                final_stm_length: initial_stm_length,
+                results: Vec::new(),
+                auto_learned_patterns: Vec::new(),
+                final_learned_pattern: None,
+                isolated: options.clear_stm_between,
+            });
+        }
         let mut results = Vec::with_capacity(observations.len());
         let mut learned = Vec::new();
         for (position, (observation, unique_id)) in observations.iter().zip(unique_ids).enumerate()
@@ -328,11 +344,12 @@ impl SessionState {
             if options.clear_stm_between && position > 0 {
                 self.stm.clear();
             }
-            let observed = self
+            let mut observed = self
                 .observe(kb, observation, unique_id, config, records)
                 .map_err(|e| (position, e))?;
             if options.learn_after_each && !self.stm.is_empty() {
                 learned.push(self.learn(kb, config, records).map_err(|e| (position, e))?);
+                observed.stm_length = self.stm.len();
             }
             if let Some(name) = &observed.auto_learned_pattern {
                 learned.push(name.clone());
