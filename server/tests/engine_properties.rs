@@ -127,6 +127,16 @@ fn steps(dimension: usize) -> impl Strategy<Value = Vec<Step>> {
 
 /// Runs the steps on a fresh node and returns every output as JSON text plus the records.
 fn run(config: &EngineConfig, steps: &[Step]) -> (Vec<String>, Vec<KbRecord>, NodeKb) {
+    run_with(config, steps, false)
+}
+
+/// `shared`: observe with read-only access whenever `needs_write` allows it, as the session
+/// service does.
+fn run_with(
+    config: &EngineConfig,
+    steps: &[Step],
+    shared: bool,
+) -> (Vec<String>, Vec<KbRecord>, NodeKb) {
     let mut kb = NodeKb::new();
     let mut session = SessionState::new();
     let mut records = Vec::new();
@@ -192,6 +202,10 @@ proptest! {
         let (second, records_again, _) = run(&config, &steps);
         prop_assert_eq!(&first, &second);
         prop_assert_eq!(&records, &records_again);
+        // Shared (read-only) observes where allowed give exactly the same results.
+        let (shared, records_shared, _) = run_with(&config, &steps, true);
+        prop_assert_eq!(&first, &shared);
+        prop_assert_eq!(&records, &records_shared);
 
         // A node rebuilt from the records (what the durable store does) predicts the same.
         let mut replayed = NodeKb::new();

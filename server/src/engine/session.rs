@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::config::{EngineConfig, StmMode};
-use super::kb::{KbRecord, NodeKb};
+use super::kb::{KbRecord, Learned, NodeKb};
 use super::naming::{sum_vectors, vector_name};
 use super::observation::{
     accumulate_metadata, average_emotives, sort_symbols, Emotives, Event, Metadata, Observation,
@@ -28,6 +28,9 @@ pub const VECTOR_NEIGHBOURS: usize = 3;
 pub enum EngineError {
     #[error("Cannot learn from empty STM")]
     EmptyStm,
+    /// A caller bug: `observe_shared` on an observation that needs exclusive access.
+    #[error("observation needs exclusive access to the knowledge base")]
+    NeedsExclusiveAccess,
     /// Decision D8 (QUIRK-23 fixed): vectors of one observation must have equal lengths, and
     /// match the dimension the node's first vector locked.
     #[error(
@@ -113,8 +116,48 @@ impl SessionState {
         config: &EngineConfig,
         records: &mut Vec<KbRecord>,
     ) -> Result<Observed, EngineError> {
+        self.observe_with(
+            &mut Exclusive { kb, records },
+            observation,
+            unique_id,
+            config,
+        )
+    }
+
+    /// Whether observing `observation` may change the knowledge base (a vector to index, or an
+    /// auto-learn). When it cannot, [`SessionState::observe_shared`] runs with shared access so
+    /// the sessions of one node observe in parallel.
+    pub fn needs_write(&self, observation: &Observation, config: &EngineConfig) -> bool {
+        !observation.vectors.is_empty()
+            || (!observation.is_empty_event()
+                && config.max_pattern_length > 0
+                && self.stm.len() + 1 >= config.max_pattern_length)
+    }
+
+    /// [`SessionState::observe`] with read-only access to the node; refuses (changing nothing)
+    /// when [`SessionState::needs_write`] says the observation needs exclusive access.
+    pub fn observe_shared(
+        &mut self,
+        kb: &NodeKb,
+        observation: &Observation,
+        unique_id: String,
+        config: &EngineConfig,
+    ) -> Result<Observed, EngineError> {
+        if self.needs_write(observation, config) {
+            return Err(EngineError::NeedsExclusiveAccess);
+        }
+        self.observe_with(&mut Shared(kb), observation, unique_id, config)
+    }
+
+    fn observe_with(
+        &mut self,
+        kb: &mut impl KbAccess,
+        observation: &Observation,
+        unique_id: String,
+        config: &EngineConfig,
+    ) -> Result<Observed, EngineError> {
         // Step 1: vectors → symbols, validated before anything changes.
-        let vector_symbols = self.vector_symbols(kb, &observation.vectors, config, records)?;
+        let vector_symbols = self.vector_symbols(kb, &observation.vectors, config)?;
         // Steps 2–3.
         let mut strings = observation.strings.clone();
         if config.sort_symbols {
@@ -145,11 +188,11 @@ impl SessionState {
                 self.stm.push(event);
             }
             if config.process_predictions {
-                let computed = Arc::new(predict(&self.stm, kb, config));
+                let computed = Arc::new(predict(&self.stm, kb.kb(), config));
                 self.predictions = computed.clone();
                 predictions = Some(computed);
             }
-            auto_learned_pattern = self.auto_learn(kb, config, records);
+            auto_learned_pattern = self.auto_learn(kb, config);
         }
         // Step 5.
         self.time += 1;
@@ -177,11 +220,11 @@ impl SessionState {
     /// §1.4 with Decisions D5 and D8: sum, name, find the 3 nearest stored vectors, index it.
     fn vector_symbols(
         &self,
-        kb: &mut NodeKb,
+        access: &mut impl KbAccess,
         vectors: &[Vec<f64>],
         config: &EngineConfig,
-        records: &mut Vec<KbRecord>,
     ) -> Result<Vec<String>, EngineError> {
+        let kb = access.kb();
         if vectors.is_empty() {
             return Ok(Vec::new());
         }
@@ -215,23 +258,16 @@ impl SessionState {
             sort_symbols(&mut symbols);
         }
         if !kb.vectors().contains(&name) {
-            let record = KbRecord::Vector {
+            access.apply(KbRecord::Vector {
                 name,
                 values: summed,
-            };
-            kb.apply(&record);
-            records.push(record);
+            });
         }
         Ok(symbols)
     }
 
     /// §2.2 auto-learn in CLEAR and ROLLING modes.
-    fn auto_learn(
-        &mut self,
-        kb: &mut NodeKb,
-        config: &EngineConfig,
-        records: &mut Vec<KbRecord>,
-    ) -> Option<String> {
+    fn auto_learn(&mut self, kb: &mut impl KbAccess, config: &EngineConfig) -> Option<String> {
         let max = config.max_pattern_length;
         let len = self.stm.len();
         if max == 0 || len < max {
@@ -248,7 +284,7 @@ impl SessionState {
         } else {
             Vec::new()
         };
-        let name = self.store_pattern(kb, config, records);
+        let name = self.store_pattern(kb, config);
         self.stm = keep;
         name
     }
@@ -263,7 +299,7 @@ impl SessionState {
         if self.stm.is_empty() {
             return Err(EngineError::EmptyStm);
         }
-        let name = self.store_pattern(kb, config, records);
+        let name = self.store_pattern(&mut Exclusive { kb, records }, config);
         self.stm.clear();
         Ok(name.unwrap_or_default())
     }
@@ -271,12 +307,7 @@ impl SessionState {
     /// Stores the whole STM as a pattern if it has at least 2 symbols, attaching and then
     /// clearing the accumulators (Decision D3; they are cleared even when nothing was stored,
     /// so a learn always starts the next pattern's emotives afresh).
-    fn store_pattern(
-        &mut self,
-        kb: &mut NodeKb,
-        config: &EngineConfig,
-        records: &mut Vec<KbRecord>,
-    ) -> Option<String> {
+    fn store_pattern(&mut self, kb: &mut impl KbAccess, config: &EngineConfig) -> Option<String> {
         let symbols: usize = self.stm.iter().map(Vec::len).sum();
         let emotives = std::mem::take(&mut self.emotives);
         let metadata = std::mem::take(&mut self.metadata);
@@ -289,9 +320,7 @@ impl SessionState {
             metadata: accumulate_metadata(&metadata),
             persistence: config.persistence,
         };
-        let learned = kb.apply(&record);
-        records.push(record);
-        learned.map(|l| format!("PTRN|{}", l.hash))
+        kb.apply(record).map(|l| format!("PTRN|{}", l.hash))
     }
 
     /// §2.5 clear-stm.
@@ -381,6 +410,45 @@ impl SessionState {
         trim_oldest(&mut self.stm, MAX_STM_EVENTS);
         trim_oldest(&mut self.emotives, MAX_EMOTIVE_ENTRIES);
         trim_oldest(&mut self.metadata, MAX_METADATA_ENTRIES);
+    }
+}
+
+/// How an operation reaches the node: exclusively (changes are applied and recorded) or shared
+/// (read-only; only used when no change can happen).
+trait KbAccess {
+    fn kb(&self) -> &NodeKb;
+    fn apply(&mut self, record: KbRecord) -> Option<Learned>;
+}
+
+struct Exclusive<'a> {
+    kb: &'a mut NodeKb,
+    records: &'a mut Vec<KbRecord>,
+}
+
+impl KbAccess for Exclusive<'_> {
+    fn kb(&self) -> &NodeKb {
+        self.kb
+    }
+
+    fn apply(&mut self, record: KbRecord) -> Option<Learned> {
+        let learned = self.kb.apply(&record);
+        self.records.push(record);
+        learned
+    }
+}
+
+struct Shared<'a>(&'a NodeKb);
+
+impl KbAccess for Shared<'_> {
+    fn kb(&self) -> &NodeKb {
+        self.0
+    }
+
+    /// Unreachable by construction (`observe_shared` checks `needs_write` first); a change
+    /// arriving here is dropped rather than applied without being recorded.
+    fn apply(&mut self, _record: KbRecord) -> Option<Learned> {
+        debug_assert!(false, "knowledge-base change under shared access");
+        None
     }
 }
 
