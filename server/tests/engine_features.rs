@@ -177,6 +177,7 @@ fn flat_sequence(prediction: &Value, sep: &str) -> String {
 fn error_json(error: &EngineError) -> Value {
     match error {
         EngineError::EmptyStm => json!({"error": "EmptyStm"}),
+        EngineError::NeedsExclusiveAccess => json!({"error": "NeedsExclusiveAccess"}),
         EngineError::VectorDimension {
             vector_index,
             expected_dimension,

@@ -144,13 +144,18 @@ fn run_with(
     for (i, step) in steps.iter().enumerate() {
         let out = match step {
             Step::Observe(observation) => {
-                match session.observe(
-                    &mut kb,
-                    observation,
-                    format!("obs-{i}"),
-                    config,
-                    &mut records,
-                ) {
+                let outcome = if shared && !session.needs_write(observation, config) {
+                    session.observe_shared(&kb, observation, format!("obs-{i}"), config)
+                } else {
+                    session.observe(
+                        &mut kb,
+                        observation,
+                        format!("obs-{i}"),
+                        config,
+                        &mut records,
+                    )
+                };
+                match outcome {
                     Ok(observed) => {
                         let max = config.max_pattern_length;
                         assert!(session.stm.len() <= MAX_STM_EVENTS);
