@@ -90,9 +90,9 @@ impl ErrorCode {
             ErrorCode::ValidationError => 400,
             ErrorCode::Unauthorized => 401,
             ErrorCode::Forbidden => 403,
-            ErrorCode::SessionNotFound | ErrorCode::NotFound => 404,
+            // Expired sessions answer 404 like unknown ones (as upstream); the code tells them apart.
+            ErrorCode::SessionNotFound | ErrorCode::SessionExpired | ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
-            ErrorCode::SessionExpired => 410,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::RateLimited => 429,
             ErrorCode::Internal => 500,

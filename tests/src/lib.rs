@@ -9,6 +9,8 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
+pub use reqwest;
+
 /// Path of a freshly built `kato-server` binary. `KATO_SERVER_BIN` overrides it; otherwise the
 /// binary is built (once per test process) with the same cargo that runs the tests, so a test
 /// never runs a stale binary.
@@ -56,6 +58,7 @@ impl ShellProcess {
     /// Starts the server with its embedded store in `data_dir`.
     pub fn start(data_dir: &Path) -> Self {
         let mut child = Command::new(server_binary())
+            .arg("shell")
             .env("KATO_DATA_DIR", data_dir)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -92,4 +95,191 @@ impl Drop for ShellProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// HS256 secret every [`TestApp`] is started with (unless a test overrides it).
+pub const TEST_SECRET: &str = "kato-e2e-test-secret-0123456789abcdef";
+
+/// A real `kato-server` process serving HTTP on a free loopback port, with its own data
+/// directory. Built with [`TestApp::builder`]; killed on drop.
+pub struct TestApp {
+    child: Child,
+    pub base_url: String,
+    pub data_dir: tempfile::TempDir,
+    /// Every line the server printed on stdout after the address (e.g. the dev token).
+    pub banner: Vec<String>,
+    env: Vec<(String, String)>,
+    client: reqwest::blocking::Client,
+}
+
+/// Configures a [`TestApp`] before it starts: `TestApp::builder().env("KATO_AUTH", "disabled").start()`.
+#[derive(Default)]
+pub struct TestAppBuilder {
+    env: Vec<(String, String)>,
+    no_secret: bool,
+}
+
+impl TestAppBuilder {
+    /// Sets a `KATO_*` variable for the server process.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// Starts without `KATO_JWT_SECRET` (the server then generates one and prints a dev token).
+    pub fn without_secret(mut self) -> Self {
+        self.no_secret = true;
+        self
+    }
+
+    pub fn start(self) -> TestApp {
+        let data_dir = tempfile::tempdir().expect("tempdir");
+        let mut env = vec![
+            ("KATO_BIND".to_string(), "127.0.0.1:0".to_string()),
+            ("KATO_LOG_FILTER".to_string(), "warn".to_string()),
+        ];
+        if !self.no_secret {
+            env.push(("KATO_JWT_SECRET".to_string(), TEST_SECRET.to_string()));
+        }
+        env.extend(self.env);
+        TestApp::spawn(data_dir, env)
+    }
+}
+
+impl TestApp {
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder::default()
+    }
+
+    /// A server with the test secret and default settings.
+    pub fn start() -> TestApp {
+        TestApp::builder().start()
+    }
+
+    fn spawn(data_dir: tempfile::TempDir, env: Vec<(String, String)>) -> TestApp {
+        let mut command = Command::new(server_binary());
+        command
+            .env("KATO_DATA_DIR", data_dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (key, value) in &env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("start kato-server");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let first = lines
+            .next()
+            .and_then(Result::ok)
+            .unwrap_or_else(|| panic!("kato-server exited before listening (see stderr above)"));
+        let base_url = first
+            .strip_prefix("kato-server listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+            .to_string();
+        // The rest of stdout (the dev-token banner) is read on a thread so the pipe never fills.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut banner = Vec::new();
+        while let Ok(line) = rx.recv_timeout(std::time::Duration::from_millis(200)) {
+            banner.push(line);
+        }
+        TestApp {
+            child,
+            base_url,
+            data_dir,
+            banner,
+            env,
+            client: reqwest::blocking::Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .build()
+                .expect("http client"),
+        }
+    }
+
+    /// Stops the process (SIGKILL) and starts a new one on the same data directory and settings.
+    pub fn restart(mut self) -> TestApp {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let data_dir = std::mem::replace(&mut self.data_dir, tempfile::tempdir().expect("tempdir"));
+        let env = std::mem::take(&mut self.env);
+        let env: Vec<(String, String)> = env
+            .into_iter()
+            .map(|(k, v)| {
+                if k == "KATO_BIND" {
+                    (k, "127.0.0.1:0".into())
+                } else {
+                    (k, v)
+                }
+            })
+            .collect();
+        TestApp::spawn(data_dir, env)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    pub fn client(&self) -> &reqwest::blocking::Client {
+        &self.client
+    }
+
+    /// A request with `Authorization: Bearer <token>` for `subject` (all scopes but admin).
+    pub fn as_user(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        subject: &str,
+    ) -> reqwest::blocking::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(token(subject, &serde_json::json!({})))
+    }
+
+    /// `process id`, for tests that signal the server.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Seconds since the epoch.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// An HS256 token signed with [`TEST_SECRET`] for `subject`, valid for an hour; `extra`
+/// claims (an object) are merged in and may override `exp`, `sub`, etc.
+pub fn token(subject: &str, extra: &Value) -> String {
+    token_with_secret(TEST_SECRET.as_bytes(), subject, extra)
+}
+
+pub fn token_with_secret(secret: &[u8], subject: &str, extra: &Value) -> String {
+    let mut claims = serde_json::json!({"sub": subject, "exp": now() + 3600, "iat": now()});
+    if let (Some(claims), Some(extra)) = (claims.as_object_mut(), extra.as_object()) {
+        for (k, v) in extra {
+            claims.insert(k.clone(), v.clone());
+        }
+    }
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret),
+    )
+    .expect("sign test token")
 }

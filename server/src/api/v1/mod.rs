@@ -1,0 +1,7 @@
+//! The v1 fallback (API.md product decision 1): the single-processor endpoints, routed to a
+//! session by `X-Session-ID` or to the caller's default session.
+
+use actix_web::web;
+
+/// Registers the routes of this surface.
+pub fn configure(_cfg: &mut web::ServiceConfig) {}

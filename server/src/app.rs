@@ -1,0 +1,163 @@
+//! The application: builds the shared state from the settings, wires the surfaces, binds the
+//! listener (port 0 in tests; [`Application::port`] reports the real one) and runs until
+//! stopped. actix-web stops gracefully on SIGINT/SIGTERM: it stops accepting, lets in-flight
+//! requests finish (up to the shutdown timeout), then exits.
+
+use std::net::TcpListener;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpRequest, HttpServer};
+
+use crate::api::{self, ApiError, Surface};
+use crate::auth::{Authenticator, DevToken};
+use crate::config::{AuthMode, Settings};
+use crate::session::{SessionLimits, SessionService};
+use crate::store::embedded::EmbeddedBackend;
+use crate::store::log::LogOptions;
+use crate::store::KnowledgeBases;
+use crate::telemetry;
+
+/// Seconds in-flight requests get to finish on shutdown.
+pub const SHUTDOWN_TIMEOUT_SECONDS: u64 = 10;
+
+/// Everything handlers share. One instance per process, behind `web::Data`.
+pub struct AppState {
+    pub settings: Settings,
+    pub sessions: SessionService,
+    pub auth: Authenticator,
+    pub limits: api::input::InputLimits,
+    pub started: Instant,
+    /// Random id of this process, for `/status` and `welcome.server.instance`.
+    pub instance: String,
+}
+
+pub struct Application {
+    server: Server,
+    port: u16,
+    host: String,
+    dev_token: Option<DevToken>,
+    sweeper: tokio::task::JoinHandle<()>,
+}
+
+fn nonzero(value: u32) -> NonZeroU32 {
+    NonZeroU32::new(value).unwrap_or(NonZeroU32::MIN)
+}
+
+impl Application {
+    /// Builds the state and binds the listener. Must run inside a Tokio runtime.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        for (name, value) in [
+            ("KATO_REDIS_URL", &settings.redis_url),
+            ("KATO_MONGO_URL", &settings.mongo_url),
+            ("KATO_QDRANT_URL", &settings.qdrant_url),
+        ] {
+            if value.is_some() {
+                anyhow::bail!("{name} is set, but this build supports only the embedded stores so far; unset it");
+            }
+        }
+        if settings.auth == AuthMode::Disabled {
+            tracing::warn!("authentication is DISABLED (KATO_AUTH=disabled): every caller is 'anonymous' with every scope; never use this in production");
+        }
+        let (auth, dev_token) =
+            Authenticator::from_settings(&settings).map_err(anyhow::Error::msg)?;
+        let backend = EmbeddedBackend::open(&settings.data_dir, LogOptions::default())?;
+        let kbs = Arc::new(KnowledgeBases::new(Arc::new(backend)));
+        let sessions = SessionService::new(
+            kbs,
+            settings.engine.clone(),
+            SessionLimits {
+                default_ttl: Duration::from_secs(settings.session_ttl_seconds),
+                max_ttl: Duration::from_secs(settings.session_max_ttl_seconds),
+                max_sessions: settings.max_sessions,
+                session_per_second: nonzero(settings.rate_session_per_second),
+                session_burst: nonzero(settings.rate_session_burst),
+                subject_per_second: nonzero(settings.rate_subject_per_second),
+                subject_burst: nonzero(settings.rate_subject_burst),
+            },
+        );
+        let sweeper = sessions.spawn_sweeper(Duration::from_secs(settings.session_sweep_seconds));
+        let listener = TcpListener::bind(&settings.bind)?;
+        let address = listener.local_addr()?;
+        let state = web::Data::new(AppState {
+            limits: api::input::InputLimits::from(&settings),
+            settings,
+            sessions,
+            auth,
+            started: Instant::now(),
+            instance: uuid::Uuid::new_v4().simple().to_string(),
+        });
+        let max_body = state.settings.max_body_bytes;
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::PayloadConfig::new(max_body))
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(max_body)
+                        .error_handler(json_error),
+                )
+                .app_data(web::QueryConfig::default().error_handler(query_error))
+                .wrap(from_fn(telemetry::trace_id))
+                .wrap(tracing_actix_web::TracingLogger::default())
+                .service(
+                    web::scope("/v2")
+                        .app_data(Surface::V2)
+                        .configure(api::v2::configure),
+                )
+                .configure(api::current::configure)
+                .configure(api::v1::configure)
+        })
+        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECONDS)
+        .listen(listener)?
+        .run();
+        Ok(Application {
+            server,
+            port: address.port(),
+            host: address.ip().to_string(),
+            dev_token,
+            sweeper,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The development token generated when no JWT key was configured.
+    pub fn dev_token(&self) -> Option<&DevToken> {
+        self.dev_token.as_ref()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        self.sweeper.abort();
+        result
+    }
+}
+
+fn json_error(error: actix_web::error::JsonPayloadError, req: &HttpRequest) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError;
+    let api_error = match &error {
+        JsonPayloadError::OverflowKnownLength { limit, .. }
+        | JsonPayloadError::Overflow { limit } => {
+            ApiError::new(req, api::error::ApiErrorKind::TooLarge { limit: *limit })
+        }
+        JsonPayloadError::ContentType => {
+            ApiError::body(req, "body", "Content-Type must be application/json")
+        }
+        other => ApiError::body(req, "body", format!("JSON decode error: {other}")),
+    };
+    api_error.into()
+}
+
+fn query_error(error: actix_web::error::QueryPayloadError, req: &HttpRequest) -> actix_web::Error {
+    ApiError::body(req, "query", error.to_string()).into()
+}

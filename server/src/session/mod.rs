@@ -1,0 +1,721 @@
+//! The session service (embedded backend): every session's identity, owner, TTL and state, and
+//! every command on a session, shared by all transports (REST surfaces and WebSocket). It checks
+//! ownership, scopes and rate limits, serialises the commands of one session in arrival order,
+//! runs the engine off the async workers, and acknowledges a knowledge-base change only once it
+//! is durable. Handlers never touch the engine or the stores directly.
+
+mod error;
+mod id;
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use tokio::sync::broadcast;
+
+pub use error::ServiceError;
+pub use id::SessionId;
+
+use crate::auth::{Principal, Scope};
+use crate::engine::config::{parse_create, parse_update, ConfigOverrides, EngineConfig};
+use crate::engine::kb::{KbRecord, NodeKb};
+use crate::engine::observation::{Event, Observation};
+use crate::engine::predict::PredictionSet;
+use crate::engine::session::{Observed, SequenceOptions, SequenceOutcome, SessionState};
+use crate::store::{KnowledgeBases, NodeId};
+
+/// Capacity of the session-event channel (`/ws/events` and watchers); a lagging receiver skips.
+pub const EVENT_CHANNEL_CAPACITY: usize = 1024;
+
+/// Limits and defaults of the service (from the server settings).
+#[derive(Debug, Clone)]
+pub struct SessionLimits {
+    pub default_ttl: Duration,
+    pub max_ttl: Duration,
+    pub max_sessions: usize,
+    pub session_per_second: NonZeroU32,
+    pub session_burst: NonZeroU32,
+    pub subject_per_second: NonZeroU32,
+    pub subject_burst: NonZeroU32,
+}
+
+/// A session-level event for the event stream.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type")]
+pub enum SessionEvent {
+    #[serde(rename = "session.created")]
+    Created { session_id: String, node_id: String },
+    #[serde(rename = "session.destroyed")]
+    Destroyed {
+        session_id: String,
+        node_id: String,
+        reason: &'static str,
+    },
+}
+
+/// Public view of a session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionInfo {
+    pub id: String,
+    pub node: NodeId,
+    pub subject: String,
+    pub created_at: SystemTime,
+    pub expires_at: SystemTime,
+    /// The sliding TTL the session was created with.
+    pub ttl: Duration,
+    pub metadata: Map<String, Value>,
+    /// Effective config as served by GET config (API.md §1.4).
+    pub config: Map<String, Value>,
+}
+
+/// Mutable state of one session, behind its command lock.
+pub struct SessionData {
+    pub state: SessionState,
+    pub overrides: ConfigOverrides,
+    /// `overrides` applied to the server defaults.
+    pub config: EngineConfig,
+}
+
+struct Timing {
+    ttl: Duration,
+    expires_at: Instant,
+    expires_at_wall: SystemTime,
+}
+
+struct Slot {
+    id: String,
+    node: NodeId,
+    subject: String,
+    created_at: SystemTime,
+    metadata: Map<String, Value>,
+    timing: Mutex<Timing>,
+    /// The command lock: tokio's mutex is fair (FIFO), so the commands of one session run one
+    /// at a time in arrival order while other sessions run in parallel.
+    data: Arc<tokio::sync::Mutex<SessionData>>,
+}
+
+impl Slot {
+    fn expired(&self, now: Instant) -> bool {
+        self.timing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .expires_at
+            <= now
+    }
+
+    /// Sliding TTL: every access moves the expiry to now + ttl.
+    fn touch(&self) {
+        let mut timing = self.timing.lock().unwrap_or_else(PoisonError::into_inner);
+        timing.expires_at = Instant::now() + timing.ttl;
+        timing.expires_at_wall = SystemTime::now() + timing.ttl;
+    }
+}
+
+/// Counters for `/metrics` and `/status`.
+#[derive(Debug, Default)]
+pub struct SessionCounters {
+    pub created: AtomicU64,
+    pub deleted: AtomicU64,
+    pub expired: AtomicU64,
+    pub operations: AtomicU64,
+}
+
+/// The service. Cheap to clone.
+#[derive(Clone)]
+pub struct SessionService {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Session table. A lock is needed because every transport looks sessions up concurrently;
+    /// it is held only for the map operation, never across engine work.
+    sessions: RwLock<HashMap<String, Arc<Slot>>>,
+    kbs: Arc<KnowledgeBases>,
+    defaults: EngineConfig,
+    limits: SessionLimits,
+    by_session: DefaultKeyedRateLimiter<String>,
+    by_subject: DefaultKeyedRateLimiter<String>,
+    counters: SessionCounters,
+    events: broadcast::Sender<SessionEvent>,
+}
+
+impl SessionService {
+    pub fn new(kbs: Arc<KnowledgeBases>, defaults: EngineConfig, limits: SessionLimits) -> Self {
+        let quota =
+            |rate: NonZeroU32, burst: NonZeroU32| Quota::per_second(rate).allow_burst(burst);
+        let (events, _) = broadcast::channel(EVENT_CHANNEL_CAPACITY);
+        SessionService {
+            inner: Arc::new(Inner {
+                sessions: RwLock::new(HashMap::new()),
+                kbs,
+                defaults,
+                by_session: RateLimiter::keyed(quota(
+                    limits.session_per_second,
+                    limits.session_burst,
+                )),
+                by_subject: RateLimiter::keyed(quota(
+                    limits.subject_per_second,
+                    limits.subject_burst,
+                )),
+                limits,
+                counters: SessionCounters::default(),
+                events,
+            }),
+        }
+    }
+
+    pub fn knowledge_bases(&self) -> &Arc<KnowledgeBases> {
+        &self.inner.kbs
+    }
+
+    pub fn defaults(&self) -> &EngineConfig {
+        &self.inner.defaults
+    }
+
+    pub fn counters(&self) -> &SessionCounters {
+        &self.inner.counters
+    }
+
+    /// Session events (created/destroyed) as they happen.
+    pub fn subscribe(&self) -> broadcast::Receiver<SessionEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Live sessions (expired ones not yet swept are not counted).
+    pub fn count(&self) -> usize {
+        let now = Instant::now();
+        self.table_read()
+            .values()
+            .filter(|s| !s.expired(now))
+            .count()
+    }
+
+    /// Live sessions, as `(id, node)` pairs, sorted by id.
+    pub fn list(&self) -> Vec<(String, NodeId)> {
+        let now = Instant::now();
+        let mut all: Vec<(String, NodeId)> = self
+            .table_read()
+            .values()
+            .filter(|s| !s.expired(now))
+            .map(|s| (s.id.clone(), s.node.clone()))
+            .collect();
+        all.sort();
+        all
+    }
+
+    fn table_read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<Slot>>> {
+        self.inner
+            .sessions
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn table_write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<Slot>>> {
+        self.inner
+            .sessions
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Creates a session on `node` owned by `principal`. `config` is validated (Decision D10).
+    pub fn create(
+        &self,
+        principal: &Principal,
+        node: &str,
+        config: Option<&Value>,
+        metadata: Map<String, Value>,
+        ttl_seconds: Option<u64>,
+    ) -> Result<SessionInfo, ServiceError> {
+        let node = NodeId::parse(node).map_err(|e| ServiceError::validation("node_id", e))?;
+        if !principal.nodes.allows(node.as_str()) {
+            return Err(ServiceError::Forbidden(format!(
+                "the credentials do not allow node {node}"
+            )));
+        }
+        if principal.session.is_some() {
+            return Err(ServiceError::Forbidden(
+                "the credentials are bound to one session (sid) and cannot create sessions".into(),
+            ));
+        }
+        let overrides = parse_create(config, &self.inner.defaults).map_err(ServiceError::Config)?;
+        let ttl = match ttl_seconds {
+            None | Some(0) => self.inner.limits.default_ttl,
+            Some(seconds) => {
+                let ttl = Duration::from_secs(seconds);
+                if ttl > self.inner.limits.max_ttl {
+                    return Err(ServiceError::validation(
+                        "ttl_seconds",
+                        format!(
+                            "must be at most {} seconds",
+                            self.inner.limits.max_ttl.as_secs()
+                        ),
+                    ));
+                }
+                ttl
+            }
+        };
+        let config = overrides.apply_to(&self.inner.defaults);
+        let info_overrides = overrides.clone();
+        let now = SystemTime::now();
+        let slot = Arc::new(Slot {
+            id: SessionId::generate(now).into_string(),
+            node,
+            subject: principal.subject.clone(),
+            created_at: now,
+            metadata,
+            timing: Mutex::new(Timing {
+                ttl,
+                expires_at: Instant::now() + ttl,
+                expires_at_wall: now + ttl,
+            }),
+            data: Arc::new(tokio::sync::Mutex::new(SessionData {
+                state: SessionState::new(),
+                overrides,
+                config,
+            })),
+        });
+        {
+            let mut table = self.table_write();
+            if table.len() >= self.inner.limits.max_sessions {
+                // Expired sessions do not count against the capacity.
+                let now = Instant::now();
+                table.retain(|_, s| !s.expired(now));
+                if table.len() >= self.inner.limits.max_sessions {
+                    return Err(ServiceError::Capacity(self.inner.limits.max_sessions));
+                }
+            }
+            table.insert(slot.id.clone(), slot.clone());
+        }
+        self.inner.counters.created.fetch_add(1, Ordering::Relaxed);
+        let _ = self.inner.events.send(SessionEvent::Created {
+            session_id: slot.id.clone(),
+            node_id: slot.node.to_string(),
+        });
+        Ok(self.info_of(&slot, &info_overrides))
+    }
+
+    fn info_of(&self, slot: &Slot, overrides: &ConfigOverrides) -> SessionInfo {
+        let timing = slot.timing.lock().unwrap_or_else(PoisonError::into_inner);
+        SessionInfo {
+            id: slot.id.clone(),
+            node: slot.node.clone(),
+            subject: slot.subject.clone(),
+            created_at: slot.created_at,
+            expires_at: timing.expires_at_wall,
+            ttl: timing.ttl,
+            metadata: slot.metadata.clone(),
+            config: overrides.apply_to(&self.inner.defaults).to_json(overrides),
+        }
+    }
+
+    /// Finds a live session; an expired one is removed and reported as expired.
+    fn find(&self, id: &str) -> Result<Arc<Slot>, ServiceError> {
+        let slot = self
+            .table_read()
+            .get(id)
+            .cloned()
+            .ok_or_else(|| ServiceError::NotFound(id.to_string()))?;
+        if slot.expired(Instant::now()) {
+            self.remove(id, "expired");
+            return Err(ServiceError::Expired(id.to_string()));
+        }
+        Ok(slot)
+    }
+
+    fn remove(&self, id: &str, reason: &'static str) -> bool {
+        let removed = self.table_write().remove(id);
+        match removed {
+            Some(slot) => {
+                let counter = if reason == "expired" {
+                    &self.inner.counters.expired
+                } else {
+                    &self.inner.counters.deleted
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+                let _ = self.inner.events.send(SessionEvent::Destroyed {
+                    session_id: slot.id.clone(),
+                    node_id: slot.node.to_string(),
+                    reason,
+                });
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A live session the principal may use, with its TTL extended.
+    fn authorize(&self, principal: &Principal, id: &str) -> Result<Arc<Slot>, ServiceError> {
+        let slot = self.find(id)?;
+        let owner = slot.subject == principal.subject || principal.has(Scope::Admin);
+        let bound_ok = principal.session.as_deref().is_none_or(|sid| sid == id);
+        if !owner || !bound_ok {
+            return Err(ServiceError::Forbidden(format!(
+                "session {id} belongs to another subject"
+            )));
+        }
+        if !principal.nodes.allows(slot.node.as_str()) {
+            return Err(ServiceError::Forbidden(format!(
+                "the credentials do not allow node {}",
+                slot.node
+            )));
+        }
+        slot.touch();
+        Ok(slot)
+    }
+
+    /// Rate limits (per session and per subject): over either, nothing is applied.
+    fn admit(&self, principal: &Principal, id: &str) -> Result<(), ServiceError> {
+        let clock = governor::clock::DefaultClock::default();
+        use governor::clock::Clock;
+        let now = clock.now();
+        for (limiter, key) in [
+            (&self.inner.by_session, id.to_string()),
+            (&self.inner.by_subject, principal.subject.clone()),
+        ] {
+            if let Err(not_until) = limiter.check_key(&key) {
+                return Err(ServiceError::RateLimited(not_until.wait_time_from(now)));
+            }
+        }
+        self.inner
+            .counters
+            .operations
+            .fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn require(principal: &Principal, scope: Scope) -> Result<(), ServiceError> {
+        if principal.has(scope) {
+            Ok(())
+        } else {
+            Err(ServiceError::Forbidden(format!(
+                "the credentials lack the '{}' scope",
+                scope.as_str()
+            )))
+        }
+    }
+
+    /// The session's info (extends its TTL).
+    pub fn info(&self, principal: &Principal, id: &str) -> Result<SessionInfo, ServiceError> {
+        let slot = self.authorize(principal, id)?;
+        let overrides = slot
+            .data
+            .try_lock()
+            .map(|d| d.overrides.clone())
+            .unwrap_or_default();
+        Ok(self.info_of(&slot, &overrides))
+    }
+
+    /// `(exists, expired)` without extending the TTL (API.md endpoint 6). Not owner-checked:
+    /// it reveals nothing but existence of an unguessable id.
+    pub fn exists(&self, id: &str) -> (bool, bool) {
+        match self.find(id) {
+            Ok(_) => (true, false),
+            Err(ServiceError::Expired(_)) => (false, true),
+            Err(_) => (false, false),
+        }
+    }
+
+    pub fn delete(&self, principal: &Principal, id: &str) -> Result<(), ServiceError> {
+        self.authorize(principal, id)?;
+        if self.remove(id, "deleted") {
+            Ok(())
+        } else {
+            Err(ServiceError::NotFound(id.to_string()))
+        }
+    }
+
+    /// Sets the expiry to now + `ttl_seconds` (the sliding TTL itself is unchanged, as upstream).
+    pub fn extend(
+        &self,
+        principal: &Principal,
+        id: &str,
+        ttl_seconds: u64,
+    ) -> Result<u64, ServiceError> {
+        let slot = self.authorize(principal, id)?;
+        let ttl = Duration::from_secs(ttl_seconds);
+        if ttl.is_zero() || ttl > self.inner.limits.max_ttl {
+            return Err(ServiceError::validation(
+                "ttl_seconds",
+                format!(
+                    "must be between 1 and {}",
+                    self.inner.limits.max_ttl.as_secs()
+                ),
+            ));
+        }
+        let mut timing = slot.timing.lock().unwrap_or_else(PoisonError::into_inner);
+        timing.expires_at = Instant::now() + ttl;
+        timing.expires_at_wall = SystemTime::now() + ttl;
+        Ok(ttl_seconds)
+    }
+
+    /// Removes expired sessions; returns how many. Also forgets idle rate-limiter keys.
+    pub fn sweep(&self) -> usize {
+        let now = Instant::now();
+        let expired: Vec<String> = self
+            .table_read()
+            .values()
+            .filter(|s| s.expired(now))
+            .map(|s| s.id.clone())
+            .collect();
+        let swept = expired
+            .iter()
+            .filter(|id| self.remove(id, "expired"))
+            .count();
+        self.inner.by_session.retain_recent();
+        self.inner.by_subject.retain_recent();
+        self.inner.by_session.shrink_to_fit();
+        self.inner.by_subject.shrink_to_fit();
+        swept
+    }
+
+    /// Runs [`SessionService::sweep`] every `interval` until the returned handle is aborted.
+    pub fn spawn_sweeper(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
+        let service = self.clone();
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(interval);
+            loop {
+                ticker.tick().await;
+                let swept = service.sweep();
+                if swept > 0 {
+                    tracing::debug!(swept, "expired sessions swept");
+                }
+            }
+        })
+    }
+
+    /// Runs `op` on the session's data under its command lock, on the blocking pool, with the
+    /// session's node. The closure gets the node and the data; it decides itself whether it
+    /// needs exclusive access (and then goes through [`KnowledgeBases::write`]).
+    async fn run<R: Send + 'static>(
+        &self,
+        principal: &Principal,
+        id: &str,
+        scope: Scope,
+        op: impl FnOnce(
+                &KnowledgeBases,
+                &crate::store::Node,
+                &mut SessionData,
+            ) -> Result<R, ServiceError>
+            + Send
+            + 'static,
+    ) -> Result<R, ServiceError> {
+        Self::require(principal, scope)?;
+        let slot = self.authorize(principal, id)?;
+        self.admit(principal, id)?;
+        let mut data = slot.data.clone().lock_owned().await;
+        let kbs = self.inner.kbs.clone();
+        let node_id = slot.node.clone();
+        tokio::task::spawn_blocking(move || {
+            let node = kbs.node(&node_id).map_err(ServiceError::Store)?;
+            op(&kbs, &node, &mut data)
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("engine task failed: {e}")))?
+    }
+
+    /// Applies a change that may touch the knowledge base: runs `op` on a copy of the session
+    /// state with exclusive node access, and keeps the copy only once the records are durable.
+    fn mutate<R>(
+        kbs: &KnowledgeBases,
+        node: &crate::store::Node,
+        data: &mut SessionData,
+        op: impl FnOnce(&mut SessionState, &mut NodeKb, &EngineConfig, &mut Vec<KbRecord>) -> R,
+    ) -> Result<R, ServiceError> {
+        let mut next = data.state.clone();
+        let config = &data.config;
+        let result = kbs
+            .write(node, |kb, records| op(&mut next, kb, config, records))
+            .map_err(ServiceError::Store)?;
+        data.state = next;
+        Ok(result)
+    }
+
+    /// Observe (§1.2). Read-only node access when the observation cannot change the node.
+    pub async fn observe(
+        &self,
+        principal: &Principal,
+        id: &str,
+        observation: Observation,
+        unique_id: String,
+    ) -> Result<Observed, ServiceError> {
+        self.run(principal, id, Scope::Observe, move |kbs, node, data| {
+            if data.state.needs_write(&observation, &data.config) {
+                Self::mutate(kbs, node, data, |state, kb, config, records| {
+                    state.observe(kb, &observation, unique_id, config, records)
+                })?
+                .map_err(ServiceError::Engine)
+            } else {
+                let config = data.config.clone();
+                let state = &mut data.state;
+                node.read(|kb| state.observe_shared(kb, &observation, unique_id, &config))
+                    .map_err(ServiceError::Engine)
+            }
+        })
+        .await
+    }
+
+    /// observe-sequence (§1.8). Needs `learn` as well when it learns.
+    pub async fn observe_sequence(
+        &self,
+        principal: &Principal,
+        id: &str,
+        observations: Vec<Observation>,
+        unique_ids: Vec<String>,
+        options: SequenceOptions,
+    ) -> Result<SequenceOutcome, ServiceError> {
+        if options.learn_after_each || options.learn_at_end {
+            Self::require(principal, Scope::Learn)?;
+        }
+        self.run(principal, id, Scope::Observe, move |kbs, node, data| {
+            Self::mutate(kbs, node, data, |state, kb, config, records| {
+                state.observe_sequence(kb, &observations, unique_ids, options, config, records)
+            })?
+            .map_err(|(index, error)| ServiceError::Sequence(index, error))
+        })
+        .await
+    }
+
+    /// Manual learn (§3.1): the pattern name, `""` when nothing was stored.
+    pub async fn learn(&self, principal: &Principal, id: &str) -> Result<String, ServiceError> {
+        self.run(principal, id, Scope::Learn, |kbs, node, data| {
+            Self::mutate(kbs, node, data, |state, kb, config, records| {
+                state.learn(kb, config, records)
+            })?
+            .map_err(ServiceError::Engine)
+        })
+        .await
+    }
+
+    /// Predictions recomputed from the current STM (§4.1).
+    pub async fn predictions(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<PredictionSet, ServiceError> {
+        self.run(principal, id, Scope::Observe, |_, node, data| {
+            Ok(node.read(|kb| data.state.predictions(kb, &data.config)))
+        })
+        .await
+    }
+
+    /// Reads the session's data (STM, percept data, cognition data, config).
+    pub async fn read<R: Send + 'static>(
+        &self,
+        principal: &Principal,
+        id: &str,
+        read: impl FnOnce(&SessionData) -> R + Send + 'static,
+    ) -> Result<R, ServiceError> {
+        Self::require(principal, Scope::Observe)?;
+        let slot = self.authorize(principal, id)?;
+        let data = slot.data.lock().await;
+        Ok(read(&data))
+    }
+
+    pub async fn stm(&self, principal: &Principal, id: &str) -> Result<Vec<Event>, ServiceError> {
+        self.read(principal, id, |data| data.state.stm.clone())
+            .await
+    }
+
+    /// clear-stm (§2.5).
+    pub async fn clear_stm(&self, principal: &Principal, id: &str) -> Result<(), ServiceError> {
+        Self::require(principal, Scope::Observe)?;
+        let slot = self.authorize(principal, id)?;
+        self.admit(principal, id)?;
+        slot.data.lock().await.state.clear_stm();
+        Ok(())
+    }
+
+    /// clear-all (§2.5): the session's state and the node's whole knowledge base. Needs `admin`
+    /// when auth is on.
+    pub async fn clear_all(&self, principal: &Principal, id: &str) -> Result<(), ServiceError> {
+        Self::require(principal, Scope::Admin)?;
+        self.run(principal, id, Scope::Observe, |kbs, node, data| {
+            Self::mutate(kbs, node, data, |state, kb, _, records| {
+                state.clear_all(kb, records)
+            })
+        })
+        .await
+    }
+
+    /// finalize-training (§3.6): `(patterns processed, milliseconds)`.
+    pub async fn finalize_training(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<(usize, f64), ServiceError> {
+        self.run(principal, id, Scope::Learn, |kbs, node, data| {
+            let started = Instant::now();
+            let processed = Self::mutate(kbs, node, data, |_, kb, _, records| {
+                kb.apply(&KbRecord::FinalizeTraining);
+                records.push(KbRecord::FinalizeTraining);
+                kb.patterns().len()
+            })?;
+            Ok((processed, started.elapsed().as_secs_f64() * 1000.0))
+        })
+        .await
+    }
+
+    /// POST config (§5.1): validates against the current effective config; nothing is applied
+    /// on error.
+    pub async fn update_config(
+        &self,
+        principal: &Principal,
+        id: &str,
+        body: Value,
+    ) -> Result<Map<String, Value>, ServiceError> {
+        Self::require(principal, Scope::Observe)?;
+        let slot = self.authorize(principal, id)?;
+        self.admit(principal, id)?;
+        let mut data = slot.data.lock().await;
+        let update = parse_update(&body, &data.config).map_err(ServiceError::Config)?;
+        let mut overrides = data.overrides.clone();
+        overrides.merge(update);
+        data.config = overrides.apply_to(&self.inner.defaults);
+        data.overrides = overrides;
+        Ok(data.config.to_json(&data.overrides))
+    }
+
+    /// The effective config (GET config).
+    pub async fn config(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<Map<String, Value>, ServiceError> {
+        self.read(principal, id, |data| data.config.to_json(&data.overrides))
+            .await
+    }
+
+    /// Runs a read on a node's knowledge base (patterns, symbols), loading it if needed.
+    pub async fn node_read<R: Send + 'static>(
+        &self,
+        principal: &Principal,
+        node: &str,
+        read: impl FnOnce(&NodeKb) -> R + Send + 'static,
+    ) -> Result<R, ServiceError> {
+        let node = NodeId::parse(node).map_err(|e| ServiceError::validation("node_id", e))?;
+        if !principal.nodes.allows(node.as_str()) {
+            return Err(ServiceError::Forbidden(format!(
+                "the credentials do not allow node {node}"
+            )));
+        }
+        let kbs = self.inner.kbs.clone();
+        tokio::task::spawn_blocking(move || {
+            let handle = kbs.node(&node).map_err(ServiceError::Store)?;
+            Ok(handle.read(read))
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("node task failed: {e}")))?
+    }
+
+    /// Owner and node of a session without touching it (for routing decisions).
+    pub fn owner_of(&self, id: &str) -> Option<(String, NodeId)> {
+        self.table_read()
+            .get(id)
+            .map(|slot| (slot.subject.clone(), slot.node.clone()))
+    }
+}
