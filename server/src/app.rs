@@ -33,6 +33,9 @@ pub struct AppState {
     pub started: Instant,
     /// Random id of this process, for `/status` and `welcome.server.instance`.
     pub instance: String,
+    pub metrics: Arc<telemetry::metrics::Metrics>,
+    /// The v1 surface's per-caller default sessions.
+    pub v1_defaults: api::v1::DefaultSessions,
 }
 
 pub struct Application {
@@ -89,6 +92,8 @@ impl Application {
             auth,
             started: Instant::now(),
             instance: uuid::Uuid::new_v4().simple().to_string(),
+            metrics: Arc::new(telemetry::metrics::Metrics::new()),
+            v1_defaults: api::v1::DefaultSessions::default(),
         });
         let max_body = state.settings.max_body_bytes;
         let server = HttpServer::new(move || {

@@ -2,6 +2,8 @@
 //! `metrics`) the Prometheus metrics. Every request gets a span and a trace id that is returned
 //! to the client in `X-Trace-ID` and inside every error body.
 
+pub mod metrics;
+
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};

@@ -3,5 +3,9 @@
 
 use actix_web::web;
 
+/// Each caller's default v1 session (subject or legacy caller key → session id).
+#[derive(Default)]
+pub struct DefaultSessions {}
+
 /// Registers the routes of this surface.
 pub fn configure(_cfg: &mut web::ServiceConfig) {}
