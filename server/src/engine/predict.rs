@@ -512,7 +512,8 @@ fn select_candidates(state: &StateTokens, kb: &NodeKb, config: &EngineConfig) ->
             }
             FilterKind::Jaccard | FilterKind::Minhash => {
                 // Minhash is the exact Jaccard test here, not an LSH estimate (documented
-                // divergence allowed by §4.2).
+                // divergence allowed by §4.2). Like LSH, it only ever surfaces patterns that
+                // share a symbol with the state, even at a threshold of 0.
                 let (threshold, min_overlap) = match stage {
                     FilterKind::Jaccard => (config.jaccard_threshold, config.jaccard_min_overlap),
                     _ => (config.minhash_threshold, 1),
