@@ -316,11 +316,8 @@ impl RecordLog {
         Ok((log, report))
     }
 
-    /// Appends one record and returns its sequence number once it is committed: fdatasynced
-    /// under [`SyncPolicy::Always`]. Concurrent appends are group-committed: whichever caller
-    /// finds no commit in progress becomes the leader and writes every queued frame with one
-    /// write and one `fdatasync`, then wakes the others.
-    pub fn append(&self, payload: &[u8]) -> Result<u64, LogError> {
+    /// The length and checksum fields of a payload's frame, refusing payloads over the limit.
+    fn frame_header(&self, payload: &[u8]) -> Result<([u8; 4], [u8; 4]), LogError> {
         let too_large = || LogError::RecordTooLarge {
             size: payload.len(),
             max: self.options.max_record_size,
@@ -331,8 +328,16 @@ impl RecordLog {
         let len = u32::try_from(payload.len())
             .map_err(|_| too_large())?
             .to_le_bytes();
+        Ok((len, frame_crc(len, payload).to_le_bytes()))
+    }
+
+    /// Appends one record and returns its sequence number once it is committed: fdatasynced
+    /// under [`SyncPolicy::Always`]. Concurrent appends are group-committed: whichever caller
+    /// finds no commit in progress becomes the leader and writes every queued frame with one
+    /// write and one `fdatasync`, then wakes the others.
+    pub fn append(&self, payload: &[u8]) -> Result<u64, LogError> {
         // The checksum is computed before taking the lock so hashing runs in parallel.
-        let crc = frame_crc(len, payload).to_le_bytes();
+        let (len, crc) = self.frame_header(payload)?;
         let frame_len = FRAME_HEADER_LEN + payload.len();
 
         let mut state = self.lock_state();
@@ -569,17 +574,7 @@ impl RecordLog {
         let mut bytes = FILE_HEADER_LEN;
         for record in records {
             let payload = record.as_ref();
-            let too_large = || LogError::RecordTooLarge {
-                size: payload.len(),
-                max: self.options.max_record_size,
-            };
-            if payload.len() > self.options.max_record_size {
-                return Err(too_large());
-            }
-            let len = u32::try_from(payload.len())
-                .map_err(|_| too_large())?
-                .to_le_bytes();
-            let crc = frame_crc(len, payload).to_le_bytes();
+            let (len, crc) = self.frame_header(payload)?;
             let write_error = io_error(tmp, "write compaction file");
             writer
                 .write_all(&len)
