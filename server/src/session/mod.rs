@@ -94,6 +94,9 @@ struct Slot {
     created_at: SystemTime,
     metadata: Map<String, Value>,
     timing: Mutex<Timing>,
+    /// The effective config as served (kept beside the command lock so `info` never waits for
+    /// or races a running command).
+    config_view: Mutex<Map<String, Value>>,
     /// The command lock: tokio's mutex is fair (FIFO), so the commands of one session run one
     /// at a time in arrival order while other sessions run in parallel.
     data: Arc<tokio::sync::Mutex<SessionData>>,
@@ -260,7 +263,7 @@ impl SessionService {
             }
         };
         let config = overrides.apply_to(&self.inner.defaults);
-        let info_overrides = overrides.clone();
+        let config_view = config.to_json(&overrides);
         let now = SystemTime::now();
         let slot = Arc::new(Slot {
             id: SessionId::generate(now).into_string(),
@@ -273,6 +276,7 @@ impl SessionService {
                 expires_at: Instant::now() + ttl,
                 expires_at_wall: now + ttl,
             }),
+            config_view: Mutex::new(config_view),
             data: Arc::new(tokio::sync::Mutex::new(SessionData {
                 state: SessionState::new(),
                 overrides,
@@ -296,10 +300,10 @@ impl SessionService {
             session_id: slot.id.clone(),
             node_id: slot.node.to_string(),
         });
-        Ok(self.info_of(&slot, &info_overrides))
+        Ok(self.info_of(&slot))
     }
 
-    fn info_of(&self, slot: &Slot, overrides: &ConfigOverrides) -> SessionInfo {
+    fn info_of(&self, slot: &Slot) -> SessionInfo {
         let timing = slot.timing.lock().unwrap_or_else(PoisonError::into_inner);
         SessionInfo {
             id: slot.id.clone(),
@@ -309,7 +313,11 @@ impl SessionService {
             expires_at: timing.expires_at_wall,
             ttl: timing.ttl,
             metadata: slot.metadata.clone(),
-            config: overrides.apply_to(&self.inner.defaults).to_json(overrides),
+            config: slot
+                .config_view
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
         }
     }
 
@@ -402,12 +410,7 @@ impl SessionService {
     /// The session's info (extends its TTL).
     pub fn info(&self, principal: &Principal, id: &str) -> Result<SessionInfo, ServiceError> {
         let slot = self.authorize(principal, id)?;
-        let overrides = slot
-            .data
-            .try_lock()
-            .map(|d| d.overrides.clone())
-            .unwrap_or_default();
-        Ok(self.info_of(&slot, &overrides))
+        Ok(self.info_of(&slot))
     }
 
     /// `(exists, expired)` without extending the TTL (API.md endpoint 6). Not owner-checked:
@@ -677,7 +680,12 @@ impl SessionService {
         overrides.merge(update);
         data.config = overrides.apply_to(&self.inner.defaults);
         data.overrides = overrides;
-        Ok(data.config.to_json(&data.overrides))
+        let view = data.config.to_json(&data.overrides);
+        *slot
+            .config_view
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = view.clone();
+        Ok(view)
     }
 
     /// The effective config (GET config).
