@@ -113,8 +113,10 @@ impl Application {
                         .app_data(Surface::V2)
                         .configure(api::v2::configure),
                 )
-                .configure(api::current::configure)
+                // v1 first: its `/pattern/{id}`, `/percept-data` and `/cognition-data` answer
+                // only requests with `X-Session-ID` (a guard) and leave the rest to `current`.
                 .configure(api::v1::configure)
+                .configure(api::current::configure)
         })
         .shutdown_timeout(SHUTDOWN_TIMEOUT_SECONDS)
         .listen(listener)?

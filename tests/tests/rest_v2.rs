@@ -1,0 +1,672 @@
+//! The seeds' `/v2` surface (API.md §2.2) against the real server: every endpoint with its exact
+//! status and body, HEAD create semantics (always a new session), and the structured error
+//! body `{"error":{code,message,details:{...,trace_id},timestamp},"status"}` on every failure,
+//! its trace id equal to the `X-Trace-ID` response header.
+
+use kato_e2e::reqwest::blocking::RequestBuilder;
+use kato_e2e::reqwest::Method;
+use kato_e2e::{token, TestApp};
+use serde_json::{json, Value};
+
+/// One HTTP answer: status, the headers we check, and the JSON body.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    trace_id: String,
+    session_header: Option<String>,
+    body: Value,
+}
+
+fn send(request: RequestBuilder) -> Answer {
+    let response = request.send().expect("request");
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let status = response.status().as_u16();
+    let trace_id = header("x-trace-id").unwrap_or_default();
+    let session_header = header("x-session-id");
+    let text = response.text().expect("body");
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    Answer {
+        status,
+        trace_id,
+        session_header,
+        body,
+    }
+}
+
+impl Answer {
+    fn ok(&self) -> &Value {
+        assert_eq!(self.status, 200, "{:#}", self.body);
+        &self.body
+    }
+
+    /// Asserts a structured v2 error: status, code, message and details exactly (the trace id
+    /// is added to `details`: it must equal the `X-Trace-ID` header), and an RFC 3339 UTC
+    /// timestamp.
+    fn error(&self, status: u16, code: &str, message: &str, details: Value) -> &Self {
+        assert_eq!(self.status, status, "status of {:#}", self.body);
+        assert_eq!(self.trace_id.len(), 36, "a generated UUID trace id");
+        let timestamp = self.body["error"]["timestamp"]
+            .as_str()
+            .unwrap_or_else(|| panic!("timestamp in {:#}", self.body));
+        assert!(
+            timestamp.len() >= 20 && timestamp.ends_with('Z') && timestamp.as_bytes()[10] == b'T',
+            "RFC 3339 UTC: {timestamp}"
+        );
+        let mut details = details;
+        details
+            .as_object_mut()
+            .expect("details object")
+            .insert("trace_id".into(), json!(self.trace_id));
+        let expected = json!({
+            "error": {"code": code, "message": message, "details": details, "timestamp": timestamp},
+            "status": status,
+        });
+        assert_eq!(self.body, expected);
+        self
+    }
+}
+
+/// A caller with a token for one subject (or none).
+struct Client<'a> {
+    app: &'a TestApp,
+    token: Option<String>,
+}
+
+impl<'a> Client<'a> {
+    fn new(app: &'a TestApp, subject: &str) -> Self {
+        Client {
+            app,
+            token: Some(token(subject, &json!({}))),
+        }
+    }
+
+    fn anonymous(app: &'a TestApp) -> Self {
+        Client { app, token: None }
+    }
+
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let request = self.app.client().request(method, self.app.url(path));
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    fn get(&self, path: &str) -> Answer {
+        send(self.request(Method::GET, path))
+    }
+
+    fn delete(&self, path: &str) -> Answer {
+        send(self.request(Method::DELETE, path))
+    }
+
+    fn post(&self, path: &str, body: Value) -> Answer {
+        send(self.request(Method::POST, path).json(&body))
+    }
+
+    fn post_empty(&self, path: &str) -> Answer {
+        send(self.request(Method::POST, path))
+    }
+
+    fn create(&self, node: &str) -> String {
+        self.post("/v2/sessions", json!({"node_id": node})).ok()["session_id"]
+            .as_str()
+            .expect("session_id")
+            .to_string()
+    }
+
+    fn observe(&self, session: &str, strings: &[&str]) -> Value {
+        self.post(
+            &format!("/v2/sessions/{session}/observe"),
+            json!({"strings": strings}),
+        )
+        .ok()
+        .clone()
+    }
+}
+
+/// The effective default config of a new session (API.md §1.4).
+fn default_config() -> Value {
+    json!({
+        "max_pattern_length": 0,
+        "persistence": 5,
+        "recall_threshold": 0.1,
+        "stm_mode": "CLEAR",
+        "indexer_type": "VI",
+        "max_predictions": 100,
+        "sort_symbols": true,
+        "process_predictions": true,
+        "use_token_matching": true,
+        "rank_sort_algo": "potential",
+        "filter_pipeline": [],
+        "length_min_ratio": 0.5,
+        "length_max_ratio": 2.0,
+        "jaccard_threshold": 0.3,
+        "jaccard_min_overlap": 2,
+        "minhash_threshold": 0.7,
+        "minhash_bands": 20,
+        "minhash_rows": 5,
+        "minhash_num_hashes": 100,
+        "bloom_false_positive_rate": 0.01,
+        "max_candidates_per_stage": 100000,
+        "enable_filter_metrics": true,
+    })
+}
+
+fn is_session_id(id: &str) -> bool {
+    let parts: Vec<&str> = id.splitn(3, '-').collect();
+    parts.len() == 3
+        && parts[0] == "session"
+        && parts[1].len() == 32
+        && parts[2].parse::<u64>().is_ok()
+}
+
+#[test]
+fn sessions_are_created_read_extended_and_deleted() {
+    let app = TestApp::start();
+    let alice = Client::new(&app, "alice");
+
+    let created = alice.post(
+        "/v2/sessions",
+        json!({"node_id": "v2-node", "metadata": {"team": "a"}, "ttl_seconds": 120,
+               "config": {"max_predictions": 7}}),
+    );
+    let body = created.ok().clone();
+    let id = body["session_id"].as_str().expect("id").to_string();
+    assert!(is_session_id(&id), "{id}");
+    assert_eq!(created.session_header.as_deref(), Some(id.as_str()));
+    let mut config = default_config();
+    config["max_predictions"] = json!(7);
+    for key in ["created_at", "expires_at"] {
+        let at = body[key].as_str().expect(key);
+        assert!(
+            at.ends_with('Z') && at.as_bytes()[10] == b'T',
+            "{key}: {at}"
+        );
+    }
+    assert_eq!(
+        body,
+        json!({
+            "session_id": id,
+            "node_id": "v2-node",
+            "user_id": "v2-node",
+            "created_at": body["created_at"],
+            "expires_at": body["expires_at"],
+            "ttl_seconds": 120,
+            "metadata": {"team": "a"},
+            "session_config": config,
+        })
+    );
+
+    // HEAD semantics: the same subject and node get a new session every time.
+    let again = alice.create("v2-node");
+    assert_ne!(again, id);
+    // The v2-era `user_id` is accepted; `node_id` wins when both are sent.
+    let by_user = alice.post("/v2/sessions", json!({"user_id": "legacy-user"}));
+    assert_eq!(by_user.ok()["node_id"], "legacy-user");
+    assert_eq!(by_user.ok()["ttl_seconds"], 3600);
+    assert_eq!(by_user.ok()["metadata"], json!({}));
+    let both = alice.post("/v2/sessions", json!({"user_id": "u", "node_id": "n"}));
+    assert_eq!(both.ok()["node_id"], "n");
+    assert_eq!(both.ok()["user_id"], "n");
+
+    let got = alice.get(&format!("/v2/sessions/{id}"));
+    assert_eq!(got.session_header.as_deref(), Some(id.as_str()));
+    let got = got.ok();
+    assert_eq!(got["session_id"], json!(id));
+    assert_eq!(got["node_id"], "v2-node");
+    assert_eq!(got["metadata"], json!({"team": "a"}));
+    assert_eq!(got["session_config"], config);
+    let remaining = got["ttl_seconds"].as_u64().expect("remaining");
+    assert!((118..=120).contains(&remaining), "{remaining}");
+
+    let extended = alice.post_empty(&format!("/v2/sessions/{id}/extend?ttl_seconds=600"));
+    assert_eq!(
+        extended.ok(),
+        &json!({"status": "extended", "session_id": id, "ttl_seconds": 600})
+    );
+    let remaining = alice.get(&format!("/v2/sessions/{id}")).ok()["ttl_seconds"].clone();
+    // Extend sets now + 600, then the read slides the expiry back to now + the session TTL.
+    assert_eq!(remaining, json!(120));
+    let default_extend = alice.post_empty(&format!("/v2/sessions/{id}/extend"));
+    assert_eq!(default_extend.ok()["ttl_seconds"], 3600);
+
+    let deleted = alice.delete(&format!("/v2/sessions/{id}"));
+    assert_eq!(
+        deleted.ok(),
+        &json!({"status": "deleted", "session_id": id})
+    );
+    alice.delete(&format!("/v2/sessions/{id}")).error(
+        404,
+        "KATO_SESSION_NOT_FOUND",
+        &format!("Session {id} not found or expired"),
+        json!({"session_id": id}),
+    );
+    alice.get(&format!("/v2/sessions/{id}")).error(
+        404,
+        "KATO_SESSION_NOT_FOUND",
+        &format!("Session {id} not found or expired"),
+        json!({"session_id": id}),
+    );
+}
+
+#[test]
+fn observe_learn_and_predict_in_a_session() {
+    let app = TestApp::start();
+    let alice = Client::new(&app, "alice");
+    let id = alice.create("walkthrough");
+
+    let first = alice.post(
+        &format!("/v2/sessions/{id}/observe"),
+        json!({"strings": ["hello", "world"], "emotives": {"joy": 1.0}, "metadata": {"src": "t"}}),
+    );
+    assert_eq!(first.session_header.as_deref(), Some(id.as_str()));
+    let first = first.ok().clone();
+    let unique_id = first["unique_id"].as_str().expect("unique_id").to_string();
+    assert!(
+        unique_id.starts_with("obs-") && unique_id.len() == 36,
+        "{unique_id}"
+    );
+    assert_eq!(
+        first,
+        json!({
+            "status": "ok",
+            "session_id": id,
+            "processor_id": "walkthrough",
+            "stm_length": 1,
+            "time": 1,
+            "unique_id": unique_id,
+            "auto_learned_pattern": null,
+        })
+    );
+    assert_eq!(alice.observe(&id, &["foo", "bar"])["stm_length"], 2);
+    assert_eq!(
+        alice.get(&format!("/v2/sessions/{id}/stm")).ok(),
+        &json!({"stm": [["hello", "world"], ["bar", "foo"]], "session_id": id, "length": 2})
+    );
+
+    let learned = alice
+        .post_empty(&format!("/v2/sessions/{id}/learn"))
+        .ok()
+        .clone();
+    let pattern = learned["pattern_name"].as_str().expect("name").to_string();
+    assert!(
+        pattern.starts_with("PTRN|") && pattern.len() == 45,
+        "{pattern}"
+    );
+    assert_eq!(
+        learned,
+        json!({
+            "status": "learned",
+            "pattern_name": pattern,
+            "session_id": id,
+            "processor_id": null,
+            "message": format!("Learned pattern {pattern} from 0 events"),
+        })
+    );
+    assert_eq!(
+        alice.get(&format!("/v2/sessions/{id}/stm")).ok()["length"],
+        0
+    );
+
+    alice.observe(&id, &["hello", "world"]);
+    let predictions = alice
+        .get(&format!("/v2/sessions/{id}/predictions"))
+        .ok()
+        .clone();
+    assert_eq!(predictions["session_id"], json!(id));
+    assert_eq!(predictions["count"], 1);
+    assert_eq!(predictions["processor_id"], Value::Null);
+    assert_eq!(predictions["time"], Value::Null);
+    assert_eq!(predictions["unique_id"], Value::Null);
+    let prediction = &predictions["predictions"][0];
+    assert_eq!(prediction["name"], json!(&pattern[5..]));
+    assert_eq!(prediction["present"], json!([["hello", "world"]]));
+    assert_eq!(prediction["future"], json!([["bar", "foo"]]));
+    assert_eq!(prediction["emotives"], json!({"joy": 1.0}));
+    let futures = predictions["future_potentials"]
+        .as_array()
+        .expect("future_potentials is a list");
+    assert_eq!(futures.len(), 1, "{predictions:#}");
+    assert_eq!(futures[0]["future"], json!([["bar", "foo"]]));
+
+    assert_eq!(
+        alice
+            .post_empty(&format!("/v2/sessions/{id}/clear-stm"))
+            .ok(),
+        &json!({"status": "cleared", "session_id": id})
+    );
+    assert_eq!(
+        alice.get(&format!("/v2/sessions/{id}/stm")).ok(),
+        &json!({"stm": [], "session_id": id, "length": 0})
+    );
+    // An empty STM cannot be learned.
+    alice.post_empty(&format!("/v2/sessions/{id}/learn")).error(
+        400,
+        "KATO_VALIDATION_ERROR",
+        "Cannot learn from empty STM",
+        json!({}),
+    );
+    // A second session of the node sees the pattern but has its own STM.
+    let other = alice.create("walkthrough");
+    assert_eq!(
+        alice.get(&format!("/v2/sessions/{other}/stm")).ok()["length"],
+        0
+    );
+    alice.observe(&other, &["hello", "world"]);
+    assert_eq!(
+        alice.get(&format!("/v2/sessions/{other}/predictions")).ok()["count"],
+        1
+    );
+}
+
+#[test]
+fn config_is_read_updated_and_validated() {
+    let app = TestApp::start();
+    let alice = Client::new(&app, "alice");
+    let id = alice.create("config-node");
+
+    assert_eq!(
+        alice.get(&format!("/v2/sessions/{id}/config")).ok(),
+        &json!({"session_id": id, "config": default_config()})
+    );
+    let updated = alice.post(
+        &format!("/v2/sessions/{id}/config"),
+        json!({"config": {"recall_threshold": 0.5}}),
+    );
+    assert_eq!(
+        updated.ok(),
+        &json!({"status": "okay", "message": "Configuration updated", "session_id": id})
+    );
+    alice
+        .post(
+            &format!("/v2/sessions/{id}/config"),
+            json!({"max_pattern_length": 3}),
+        )
+        .ok();
+    let mut expected = default_config();
+    expected["recall_threshold"] = json!(0.5);
+    expected["max_pattern_length"] = json!(3);
+    assert_eq!(
+        alice.get(&format!("/v2/sessions/{id}/config")).ok()["config"],
+        expected
+    );
+
+    // One invalid key refuses the whole update.
+    alice
+        .post(
+            &format!("/v2/sessions/{id}/config"),
+            json!({"persistence": 0, "recall_threshold": 0.9}),
+        )
+        .error(
+            400,
+            "KATO_VALIDATION_ERROR",
+            "Configuration validation failed",
+            json!({"validation_errors": {"persistence": "Must be an integer between 1 and 100; got 0"}}),
+        );
+    alice
+        .post(&format!("/v2/sessions/{id}/config"), json!({"config": 5}))
+        .error(
+            400,
+            "KATO_VALIDATION_ERROR",
+            "config: Input should be a valid dictionary",
+            json!({"field": "config"}),
+        );
+    alice
+        .post(&format!("/v2/sessions/{id}/config"), json!([1]))
+        .error(
+            400,
+            "KATO_VALIDATION_ERROR",
+            "body: Input should be a valid dictionary",
+            json!({"field": "body"}),
+        );
+    assert_eq!(
+        alice.get(&format!("/v2/sessions/{id}/config")).ok()["config"],
+        expected,
+        "nothing of a refused update was applied"
+    );
+}
+
+#[test]
+fn every_error_is_structured_with_the_trace_id() {
+    let app = TestApp::start();
+    let alice = Client::new(&app, "alice");
+    let bob = Client::new(&app, "bob");
+    let id = alice.create("errors");
+    let unknown = "session-00000000000000000000000000000000-1";
+
+    // Unknown session on every route.
+    for (method, path) in [
+        (Method::GET, format!("/v2/sessions/{unknown}")),
+        (Method::DELETE, format!("/v2/sessions/{unknown}")),
+        (Method::GET, format!("/v2/sessions/{unknown}/stm")),
+        (Method::POST, format!("/v2/sessions/{unknown}/learn")),
+        (Method::POST, format!("/v2/sessions/{unknown}/clear-stm")),
+        (Method::GET, format!("/v2/sessions/{unknown}/predictions")),
+        (Method::GET, format!("/v2/sessions/{unknown}/config")),
+        (Method::POST, format!("/v2/sessions/{unknown}/extend")),
+    ] {
+        send(alice.request(method, &path)).error(
+            404,
+            "KATO_SESSION_NOT_FOUND",
+            &format!("Session {unknown} not found or expired"),
+            json!({"session_id": unknown}),
+        );
+    }
+    alice
+        .post(
+            &format!("/v2/sessions/{unknown}/observe"),
+            json!({"strings": ["a"]}),
+        )
+        .error(
+            404,
+            "KATO_SESSION_NOT_FOUND",
+            &format!("Session {unknown} not found or expired"),
+            json!({"session_id": unknown}),
+        );
+
+    // Another subject's session: 403 on every route, and nothing changes.
+    let forbidden = format!("session {id} belongs to another subject");
+    for (method, path) in [
+        (Method::GET, format!("/v2/sessions/{id}")),
+        (Method::GET, format!("/v2/sessions/{id}/stm")),
+        (Method::POST, format!("/v2/sessions/{id}/learn")),
+        (Method::POST, format!("/v2/sessions/{id}/clear-stm")),
+        (Method::GET, format!("/v2/sessions/{id}/predictions")),
+        (Method::GET, format!("/v2/sessions/{id}/config")),
+        (Method::POST, format!("/v2/sessions/{id}/extend")),
+        (Method::DELETE, format!("/v2/sessions/{id}")),
+    ] {
+        send(bob.request(method, &path)).error(403, "KATO_FORBIDDEN", &forbidden, json!({}));
+    }
+    bob.post(
+        &format!("/v2/sessions/{id}/observe"),
+        json!({"strings": ["x"]}),
+    )
+    .error(403, "KATO_FORBIDDEN", &forbidden, json!({}));
+    assert_eq!(
+        alice.get(&format!("/v2/sessions/{id}/stm")).ok()["length"],
+        0
+    );
+
+    // Validation errors name the field.
+    let invalid = |body: Value, field: &str, message: &str| {
+        alice
+            .post(&format!("/v2/sessions/{id}/observe"), body)
+            .error(
+                400,
+                "KATO_VALIDATION_ERROR",
+                &format!("{field}: {message}"),
+                json!({"field": field}),
+            );
+    };
+    invalid(
+        json!({"strings": [null]}),
+        "strings[0]",
+        "Input should be a valid string",
+    );
+    invalid(
+        json!({"vectors": "x"}),
+        "vectors",
+        "Input should be a valid list",
+    );
+    invalid(
+        json!({"emotives": {"joy": "high"}}),
+        "emotives.joy",
+        "Input should be a valid number",
+    );
+    invalid(
+        json!({"metadata": [1]}),
+        "metadata",
+        "Input should be a valid dictionary",
+    );
+    let create_invalid = |body: Value, field: &str, message: &str| {
+        alice.post("/v2/sessions", body).error(
+            400,
+            "KATO_VALIDATION_ERROR",
+            &format!("{field}: {message}"),
+            json!({"field": field}),
+        );
+    };
+    create_invalid(json!({}), "node_id", "Field required");
+    create_invalid(
+        json!({"node_id": 5}),
+        "node_id",
+        "Input should be a valid string",
+    );
+    create_invalid(
+        json!({"user_id": ["u"]}),
+        "user_id",
+        "Input should be a valid string",
+    );
+    create_invalid(
+        json!({"node_id": "n", "ttl_seconds": -1}),
+        "ttl_seconds",
+        "Input should be greater than or equal to 0",
+    );
+    create_invalid(
+        json!({"node_id": "n", "ttl_seconds": "long"}),
+        "ttl_seconds",
+        "Input should be a valid integer",
+    );
+    create_invalid(
+        json!({"node_id": "n", "metadata": "m"}),
+        "metadata",
+        "Input should be a valid dictionary",
+    );
+    create_invalid(
+        json!({"node_id": "n", "config": [1]}),
+        "config",
+        "Input should be a valid dictionary",
+    );
+    create_invalid(
+        json!({"node_id": "n", "ttl_seconds": 10_000_000}),
+        "ttl_seconds",
+        "must be at most 86400 seconds",
+    );
+    alice
+        .post(
+            "/v2/sessions",
+            json!({"node_id": "n", "config": {"recall_threshold": 2}}),
+        )
+        .error(
+            400,
+            "KATO_VALIDATION_ERROR",
+            "Configuration validation failed",
+            json!({"validation_errors": {"recall_threshold": "Must be a number between 0.0 and 1.0; got 2"}}),
+        );
+    let malformed = send(
+        alice
+            .request(Method::POST, "/v2/sessions")
+            .header("content-type", "application/json")
+            .body("{\"node_id\": "),
+    );
+    assert_eq!(malformed.status, 400, "{:#}", malformed.body);
+    assert_eq!(malformed.body["error"]["code"], "KATO_VALIDATION_ERROR");
+    assert_eq!(malformed.body["error"]["details"]["field"], "body");
+    assert_eq!(
+        malformed.body["error"]["details"]["trace_id"],
+        json!(malformed.trace_id)
+    );
+    alice
+        .post_empty(&format!("/v2/sessions/{id}/extend?ttl_seconds=soon"))
+        .error(
+            400,
+            "KATO_VALIDATION_ERROR",
+            "query.ttl_seconds: Input should be a valid integer",
+            json!({"field": "query.ttl_seconds"}),
+        );
+    alice
+        .post_empty(&format!("/v2/sessions/{id}/extend?ttl_seconds=0"))
+        .error(
+            400,
+            "KATO_VALIDATION_ERROR",
+            "ttl_seconds: must be between 1 and 86400",
+            json!({"field": "ttl_seconds"}),
+        );
+
+    // Credentials.
+    let missing = Client::anonymous(&app).get(&format!("/v2/sessions/{id}"));
+    assert_eq!(missing.status, 401);
+    assert_eq!(missing.body["error"]["code"], "KATO_UNAUTHORIZED");
+    assert_eq!(
+        missing.body["error"]["details"],
+        json!({"reason": "missing_credentials", "trace_id": missing.trace_id})
+    );
+    assert_eq!(missing.body["status"], 401);
+
+    // Unknown routes and wrong methods under /v2.
+    alice
+        .get("/v2/no-such-thing")
+        .error(404, "KATO_NOT_FOUND", "Not Found", json!({}));
+    alice
+        .get(&format!("/v2/sessions/{id}/no-such-command"))
+        .error(404, "KATO_NOT_FOUND", "Not Found", json!({}));
+    alice.get(&format!("/v2/sessions/{id}/learn")).error(
+        405,
+        "KATO_METHOD_NOT_ALLOWED",
+        "Method Not Allowed",
+        json!({}),
+    );
+
+    // A client-chosen trace id is echoed in the header and the body.
+    let traced = send(
+        bob.request(Method::GET, &format!("/v2/sessions/{id}"))
+            .header("X-Trace-ID", "trace-v2-0001"),
+    );
+    assert_eq!(traced.status, 403);
+    assert_eq!(traced.trace_id, "trace-v2-0001");
+    assert_eq!(traced.body["error"]["details"]["trace_id"], "trace-v2-0001");
+}
+
+#[test]
+fn health_status_and_metrics_need_no_token() {
+    let app = TestApp::start();
+    let alice = Client::new(&app, "alice");
+    alice.create("monitored");
+    let anonymous = Client::anonymous(&app);
+
+    let health = anonymous.get("/v2/health").ok().clone();
+    assert_eq!(health["status"], "healthy");
+    assert_eq!(health["processor_status"], "healthy");
+    assert_eq!(health["base_processor_id"], "kato");
+    assert_eq!(health["active_sessions"], 1);
+    assert!(health["uptime_seconds"].as_f64().expect("uptime") >= 0.0);
+    assert!(health["timestamp"].is_string());
+
+    let status = anonymous.get("/v2/status").ok().clone();
+    assert_eq!(status["status"], "healthy");
+    assert_eq!(status["sessions"]["active_sessions"], 1);
+    assert_eq!(status["sessions"]["total_sessions"], 1);
+
+    let metrics = anonymous.get("/v2/metrics").ok().clone();
+    assert_eq!(metrics["sessions"]["active"], 1);
+    assert_eq!(metrics["sessions"]["total_created"], 1);
+    assert!(metrics["timestamp"].as_f64().expect("timestamp") > 1.7e9);
+}
