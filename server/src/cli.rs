@@ -17,7 +17,8 @@ use crate::telemetry;
 const USAGE: &str = "usage:
   kato-server                     serve HTTP/WebSocket (settings from KATO_* variables)
   kato-server token --sub SUBJECT [--ttl SECONDS] [--nodes a,b|*] [--scope \"observe learn\"] [--sid SESSION]
-                                  print a JWT signed with KATO_JWT_SECRET
+                                  print an HS256 JWT signed with KATO_JWT_SECRET
+                                  (refused when the server is set up for RS256/ES256)
   kato-server shell               the engine shell: JSON commands on stdin
   kato-server --help";
 
@@ -94,6 +95,13 @@ fn token(args: &[String]) -> anyhow::Result<()> {
         }
     }
     let settings = Settings::load()?;
+    if settings.jwt_public_key.is_some() || settings.jwt_jwks_file.is_some() {
+        anyhow::bail!(
+            "this server verifies RS256/ES256 tokens (KATO_JWT_PUBLIC_KEY or KATO_JWT_JWKS_FILE is set); \
+             `kato-server token` signs only HS256 tokens with KATO_JWT_SECRET and cannot sign these: \
+             mint tokens with the holder of the private key (your identity provider)"
+        );
+    }
     let secret = settings
         .jwt_secret
         .clone()

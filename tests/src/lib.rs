@@ -109,6 +109,9 @@ pub struct TestApp {
     /// Every line the server printed on stdout after the address (e.g. the dev token).
     pub banner: Vec<String>,
     env: Vec<(String, String)>,
+    /// Where stderr goes when captured ([`TestAppBuilder::capture_stderr`]); kept across
+    /// restarts (appended to).
+    stderr_log: Option<tempfile::NamedTempFile>,
     client: reqwest::blocking::Client,
 }
 
@@ -117,6 +120,7 @@ pub struct TestApp {
 pub struct TestAppBuilder {
     env: Vec<(String, String)>,
     no_secret: bool,
+    capture_stderr: bool,
 }
 
 impl TestAppBuilder {
@@ -132,6 +136,13 @@ impl TestAppBuilder {
         self
     }
 
+    /// Sends the server's stderr (its log) to a file instead of the test's stderr; read it
+    /// with [`TestApp::stderr`].
+    pub fn capture_stderr(mut self) -> Self {
+        self.capture_stderr = true;
+        self
+    }
+
     pub fn start(self) -> TestApp {
         let data_dir = tempfile::tempdir().expect("tempdir");
         let mut env = vec![
@@ -142,7 +153,10 @@ impl TestAppBuilder {
             env.push(("KATO_JWT_SECRET".to_string(), TEST_SECRET.to_string()));
         }
         env.extend(self.env);
-        TestApp::spawn(data_dir, env)
+        let stderr_log = self
+            .capture_stderr
+            .then(|| tempfile::NamedTempFile::new().expect("stderr log file"));
+        TestApp::spawn(data_dir, env, stderr_log)
     }
 }
 
@@ -156,13 +170,26 @@ impl TestApp {
         TestApp::builder().start()
     }
 
-    fn spawn(data_dir: tempfile::TempDir, env: Vec<(String, String)>) -> TestApp {
+    fn spawn(
+        data_dir: tempfile::TempDir,
+        env: Vec<(String, String)>,
+        stderr_log: Option<tempfile::NamedTempFile>,
+    ) -> TestApp {
+        let stderr = match &stderr_log {
+            Some(log) => Stdio::from(
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(log.path())
+                    .expect("open stderr log"),
+            ),
+            None => Stdio::inherit(),
+        };
         let mut command = Command::new(server_binary());
         command
             .env("KATO_DATA_DIR", data_dir.path())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(stderr);
         for (key, value) in &env {
             command.env(key, value);
         }
@@ -172,7 +199,13 @@ impl TestApp {
         let first = lines
             .next()
             .and_then(Result::ok)
-            .unwrap_or_else(|| panic!("kato-server exited before listening (see stderr above)"));
+            .unwrap_or_else(|| match &stderr_log {
+                Some(log) => panic!(
+                    "kato-server exited before listening; stderr:\n{}",
+                    std::fs::read_to_string(log.path()).unwrap_or_default()
+                ),
+                None => panic!("kato-server exited before listening (see stderr above)"),
+            });
         let base_url = first
             .strip_prefix("kato-server listening on ")
             .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
@@ -196,6 +229,7 @@ impl TestApp {
             data_dir,
             banner,
             env,
+            stderr_log,
             client: reqwest::blocking::Client::builder()
                 .timeout(std::time::Duration::from_secs(30))
                 .build()
@@ -219,7 +253,19 @@ impl TestApp {
                 }
             })
             .collect();
-        TestApp::spawn(data_dir, env)
+        let stderr_log = self.stderr_log.take();
+        TestApp::spawn(data_dir, env, stderr_log)
+    }
+
+    /// Everything the server wrote to stderr so far (empty unless started with
+    /// [`TestAppBuilder::capture_stderr`]).
+    pub fn stderr(&self) -> String {
+        self.stderr_log
+            .as_ref()
+            .map(|log| {
+                String::from_utf8_lossy(&std::fs::read(log.path()).unwrap_or_default()).into_owned()
+            })
+            .unwrap_or_default()
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -194,6 +194,14 @@ impl ApiError {
                 "loc": ["body", field],
                 "msg": message,
             }], "trace_id": trace_id}),
+            // The stable reason (PROTOCOL.md §3) beside FastAPI's `detail`, as v2 has it in
+            // `details.reason`.
+            ApiErrorKind::Auth(e) => json!({
+                "detail": self.to_string(),
+                "code": self.code(),
+                "reason": e.reason(),
+                "trace_id": trace_id,
+            }),
             _ => json!({"detail": self.to_string(), "code": self.code(), "trace_id": trace_id}),
         }
     }

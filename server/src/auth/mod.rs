@@ -100,7 +100,9 @@ impl Principal {
     }
 }
 
+pub mod api_keys;
 pub mod jwt;
+pub mod keys;
 
 use actix_web::http::header;
 use actix_web::HttpRequest;
@@ -108,15 +110,16 @@ use kato_protocol::ErrorCode;
 
 use crate::config::{AuthMode, Settings};
 
-/// Why credentials were rejected. `reason()` is a stable machine-readable code; messages never
-/// contain the token.
+/// Why credentials were rejected. `reason()` is a stable machine-readable code (sent to clients
+/// in error details); messages never contain the token or the key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
     #[error("missing credentials: send Authorization: Bearer <token> or X-API-Key")]
     Missing,
-    #[error("malformed Authorization header")]
+    #[error("malformed Authorization header: expected Bearer <token>")]
     MalformedHeader,
-    #[error("invalid token: {0}")]
+    /// A token that is not acceptable; the reason is one of [`TOKEN_REASONS`].
+    #[error("invalid token: {}", describe(.0))]
     InvalidToken(&'static str),
     #[error("token expired")]
     Expired,
@@ -126,6 +129,69 @@ pub enum AuthError {
     UnknownApiKey,
     #[error("forbidden: {0}")]
     Forbidden(String),
+}
+
+/// Every reason an [`AuthError::InvalidToken`] can carry, with its message.
+pub const TOKEN_REASONS: &[(&str, &str)] = &[
+    (
+        "malformed_token",
+        "not a well-formed JWT (three base64url parts, JSON header and claims)",
+    ),
+    ("token_too_large", "longer than 16384 bytes"),
+    ("alg_none", "unsigned tokens (alg none) are not accepted"),
+    (
+        "unexpected_algorithm",
+        "signed with an algorithm this server does not accept",
+    ),
+    (
+        "missing_kid",
+        "the token has no kid and the server's key set holds several keys",
+    ),
+    ("unknown_kid", "no key with this kid"),
+    (
+        "unsupported_header",
+        "critical header extensions (crit) are not supported",
+    ),
+    ("bad_signature", "the signature does not verify"),
+    ("missing_sub", "the sub claim is required"),
+    (
+        "invalid_sub",
+        "sub must be a non-empty string of at most 512 bytes",
+    ),
+    ("missing_exp", "the exp claim is required"),
+    (
+        "invalid_exp",
+        "exp must be a number (seconds since the epoch)",
+    ),
+    (
+        "invalid_nbf",
+        "nbf must be a number (seconds since the epoch)",
+    ),
+    (
+        "invalid_iat",
+        "iat must be a number (seconds since the epoch)",
+    ),
+    (
+        "bad_audience",
+        "the aud claim does not name this server's audience",
+    ),
+    ("bad_issuer", "the iss claim is not this server's issuer"),
+    ("missing_nodes_claim", "this server requires a nodes claim"),
+    (
+        "bad_nodes_claim",
+        "nodes must be a list of node ids or \"*\"",
+    ),
+    ("invalid_scope", "scope must be a space-separated string"),
+    ("invalid_sid", "sid must be a non-empty string"),
+    ("no_verifier", "no token verifier is configured"),
+];
+
+fn describe(reason: &str) -> &'static str {
+    TOKEN_REASONS
+        .iter()
+        .find(|(code, _)| *code == reason)
+        .map(|(_, message)| *message)
+        .unwrap_or("rejected")
 }
 
 impl AuthError {
@@ -154,6 +220,7 @@ impl AuthError {
 pub struct Authenticator {
     mode: AuthMode,
     verifier: Option<jwt::Verifier>,
+    api_keys: api_keys::ApiKeys,
 }
 
 /// A development token printed at start-up when no key was configured.
@@ -165,22 +232,39 @@ pub struct DevToken {
 
 impl Authenticator {
     /// Builds the authenticator; with `auth = jwt` and no key configured, generates a random
-    /// HS256 secret for this process and a development token signed with it.
+    /// HS256 secret for this process and a development token signed with it. A key or API-key
+    /// file that cannot be read or is invalid is an error (the server must not start).
     pub fn from_settings(settings: &Settings) -> Result<(Self, Option<DevToken>), String> {
         match settings.auth {
-            AuthMode::Disabled => Ok((
-                Authenticator {
-                    mode: AuthMode::Disabled,
-                    verifier: None,
-                },
-                None,
-            )),
+            AuthMode::Disabled => {
+                if settings.api_keys_file.is_some() {
+                    tracing::warn!("api_keys_file is ignored: authentication is disabled");
+                }
+                Ok((
+                    Authenticator {
+                        mode: AuthMode::Disabled,
+                        verifier: None,
+                        api_keys: api_keys::ApiKeys::default(),
+                    },
+                    None,
+                ))
+            }
             AuthMode::Jwt => {
                 let (verifier, dev) = jwt::Verifier::from_settings(settings)?;
+                let api_keys = match &settings.api_keys_file {
+                    Some(path) => api_keys::ApiKeys::load(path, settings.require_nodes_claim)?,
+                    None => api_keys::ApiKeys::default(),
+                };
+                tracing::info!(
+                    "authentication: {}; {} API keys",
+                    verifier.describe(),
+                    api_keys.len()
+                );
                 Ok((
                     Authenticator {
                         mode: AuthMode::Jwt,
                         verifier: Some(verifier),
+                        api_keys,
                     },
                     dev,
                 ))
@@ -192,7 +276,7 @@ impl Authenticator {
         self.mode
     }
 
-    /// Authenticates a bearer token (REST header, WS subprotocol or `hello`).
+    /// Authenticates a bearer token (REST header, WS subprotocol or `hello.token`).
     pub fn authenticate_token(&self, token: &str) -> Result<Principal, AuthError> {
         match (&self.mode, &self.verifier) {
             (AuthMode::Disabled, _) => Ok(Principal::anonymous()),
@@ -201,22 +285,176 @@ impl Authenticator {
         }
     }
 
-    /// Authenticates an HTTP request: `Authorization: Bearer`, else `X-API-Key`.
+    /// Authenticates an API key (`X-API-Key` or WS `hello.api_key`).
+    pub fn authenticate_api_key(&self, key: &str) -> Result<Principal, AuthError> {
+        match self.mode {
+            AuthMode::Disabled => Ok(Principal::anonymous()),
+            AuthMode::Jwt => self.api_keys.authenticate(key),
+        }
+    }
+
+    /// Authenticates an HTTP request: `Authorization: Bearer <token>` if present (an invalid
+    /// one is rejected, never passed over), else `X-API-Key`.
     pub fn authenticate_request(&self, req: &HttpRequest) -> Result<Principal, AuthError> {
         if self.mode == AuthMode::Disabled {
             return Ok(Principal::anonymous());
         }
         if let Some(value) = req.headers().get(header::AUTHORIZATION) {
             let value = value.to_str().map_err(|_| AuthError::MalformedHeader)?;
-            let token = value
-                .strip_prefix("Bearer ")
-                .or_else(|| value.strip_prefix("bearer "))
+            let (scheme, token) = value
+                .trim()
+                .split_once(' ')
                 .ok_or(AuthError::MalformedHeader)?;
-            return self.authenticate_token(token.trim());
+            let token = token.trim();
+            if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+                return Err(AuthError::MalformedHeader);
+            }
+            return self.authenticate_token(token);
         }
-        if req.headers().contains_key("x-api-key") {
-            return Err(AuthError::UnknownApiKey);
+        if let Some(value) = req.headers().get("x-api-key") {
+            let key = value.to_str().map_err(|_| AuthError::UnknownApiKey)?;
+            return self.authenticate_api_key(key.trim());
         }
         Err(AuthError::Missing)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+    use serde_json::json;
+
+    use super::*;
+
+    const SECRET: &str = "unit-test-secret-0123456789abcdef0123";
+    const API_KEY: &str = "service-key-0123456789abcdef";
+
+    fn authenticator(auth: AuthMode) -> (Authenticator, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let keys = dir.path().join("keys.json");
+        let entry =
+            json!([{"key": API_KEY, "subject": "svc", "scopes": ["observe"], "nodes": ["n"]}]);
+        std::fs::write(&keys, entry.to_string()).expect("write keys");
+        let settings = Settings {
+            auth,
+            jwt_secret: Some(SECRET.into()),
+            api_keys_file: Some(keys),
+            ..Settings::default()
+        };
+        let (auth, dev) = Authenticator::from_settings(&settings).expect("authenticator");
+        assert!(dev.is_none());
+        (auth, dir)
+    }
+
+    fn token(sub: &str) -> String {
+        let claims = jwt::Claims {
+            sub: sub.into(),
+            exp: jwt::now_seconds() + 60,
+            nbf: None,
+            iat: None,
+            aud: None,
+            iss: None,
+            nodes: None,
+            sid: None,
+            scope: None,
+        };
+        jwt::mint_hs256(SECRET.as_bytes(), &claims).expect("mint")
+    }
+
+    fn check(auth: &Authenticator, headers: &[(&str, &str)]) -> Result<String, &'static str> {
+        let mut req = TestRequest::default();
+        for (name, value) in headers {
+            req = req.insert_header((*name, *value));
+        }
+        auth.authenticate_request(&req.to_http_request())
+            .map(|p| p.subject)
+            .map_err(|e| e.reason())
+    }
+
+    #[test]
+    fn request_credentials_bearer_first_then_api_key() {
+        let (auth, _dir) = authenticator(AuthMode::Jwt);
+        let bearer = format!("Bearer {}", token("alice"));
+        let lower = format!("bearer  {} ", token("alice"));
+        let basic = format!("Basic {}", token("alice"));
+        assert_eq!(check(&auth, &[]), Err("missing_credentials"));
+        assert_eq!(
+            check(&auth, &[("Authorization", &bearer)]),
+            Ok("alice".into())
+        );
+        assert_eq!(
+            check(&auth, &[("Authorization", &lower)]),
+            Ok("alice".into())
+        );
+        assert_eq!(
+            check(&auth, &[("Authorization", &basic)]),
+            Err("malformed_header")
+        );
+        assert_eq!(
+            check(&auth, &[("Authorization", "Bearer")]),
+            Err("malformed_header")
+        );
+        assert_eq!(
+            check(&auth, &[("Authorization", "Bearer  ")]),
+            Err("malformed_header")
+        );
+        assert_eq!(
+            check(&auth, &[("Authorization", "Bearer x.y.z")]),
+            Err("malformed_token")
+        );
+        assert_eq!(check(&auth, &[("X-API-Key", API_KEY)]), Ok("svc".into()));
+        assert_eq!(
+            check(&auth, &[("X-API-Key", "nope")]),
+            Err("unknown_api_key")
+        );
+        // A bad bearer token is rejected even with a good API key beside it.
+        assert_eq!(
+            check(
+                &auth,
+                &[("Authorization", "Bearer x.y.z"), ("X-API-Key", API_KEY)]
+            ),
+            Err("malformed_token")
+        );
+        let principal = auth.authenticate_api_key(API_KEY).expect("api key");
+        assert_eq!(principal.scopes, [Scope::Observe].into());
+        assert!(!principal.nodes.allows("other"));
+    }
+
+    #[test]
+    fn disabled_auth_makes_everyone_anonymous() {
+        let (auth, _dir) = authenticator(AuthMode::Disabled);
+        assert_eq!(check(&auth, &[]), Ok("anonymous".into()));
+        assert_eq!(
+            check(&auth, &[("Authorization", "Bearer junk")]),
+            Ok("anonymous".into())
+        );
+        assert_eq!(auth.authenticate_token("junk"), Ok(Principal::anonymous()));
+        assert_eq!(
+            auth.authenticate_api_key("junk"),
+            Ok(Principal::anonymous())
+        );
+    }
+
+    #[test]
+    fn every_reason_has_a_message_and_codes_are_distinct() {
+        let mut seen = std::collections::BTreeSet::new();
+        for (code, message) in TOKEN_REASONS {
+            assert!(seen.insert(*code), "duplicate {code}");
+            assert_eq!(describe(code), *message);
+        }
+        for other in [
+            AuthError::Missing,
+            AuthError::MalformedHeader,
+            AuthError::Expired,
+            AuthError::NotYetValid,
+            AuthError::UnknownApiKey,
+            AuthError::Forbidden("x".into()),
+        ] {
+            assert!(seen.insert(other.reason()), "duplicate {}", other.reason());
+        }
+        assert_eq!(
+            AuthError::InvalidToken("alg_none").to_string(),
+            "invalid token: unsigned tokens (alg none) are not accepted"
+        );
     }
 }
