@@ -53,7 +53,8 @@ pub struct Settings {
     pub jwt_leeway_seconds: u64,
     /// Tokens must carry a `nodes` claim (multi-tenant deployments). Off by default.
     pub require_nodes_claim: bool,
-    /// JSON file of API keys: `[{"key": "...", "subject": "...", "scopes": [...], "nodes": [...]}]`.
+    /// JSON file of API keys: `[{"key_sha256": "<hex SHA-256 of the key>", "subject": "...",
+    /// "scopes": [...], "nodes": [...]}]` (`"key": "<plaintext>"` also accepted; see README).
     pub api_keys_file: Option<PathBuf>,
     /// Directory of the embedded knowledge-base store.
     pub data_dir: PathBuf,
