@@ -340,6 +340,19 @@ fn clears_observe_sequence_and_bad_input() {
         "the batch restarted the session's time"
     );
 
+    // A learning sequence without the learn scope is refused before anything changes.
+    let observer = Client::with_claims(&app, "alice", json!({"scope": "observe"}));
+    observer
+        .post(
+            "/observe-sequence",
+            json!({"observations": [{"strings": ["w"]}], "learn_at_end": true}),
+        )
+        .is(
+            403,
+            json!({"detail": "the credentials lack the 'learn' scope", "code": "KATO_FORBIDDEN"}),
+        );
+    assert_eq!(alice.get("/stm").ok()["stm"], json!([["x", "y"], ["z"]]));
+
     // Bad input: 422 naming the field, no session created, nothing changed.
     let bob = Client::new(&app, "bob");
     let before = live_sessions(&app);

@@ -15,6 +15,7 @@ use super::SESSION_ID_HEADER;
 use crate::api::current::nodes::kb_id;
 use crate::api::{input, ApiError, Caller};
 use crate::app::AppState;
+use crate::auth::Scope;
 use crate::engine::kb::NodeKb;
 use crate::engine::predict::Prediction;
 use crate::engine::session::SequenceOptions;
@@ -225,8 +226,15 @@ pub async fn observe_sequence(
                 .unwrap_or_else(|| format!("seq-obs-{}", uuid::Uuid::new_v4().simple()))
         })
         .collect();
-    let (target, _) = target(&req, &state, &caller)?;
     let principal = &caller.0;
+    // The sequence's own scope check comes after the clear; refuse before changing anything.
+    if (options.learn_after_each || options.learn_at_end) && !principal.has(Scope::Learn) {
+        return Err(ApiError::service(
+            &req,
+            ServiceError::Forbidden("the credentials lack the 'learn' scope".into()),
+        ));
+    }
+    let (target, _) = target(&req, &state, &caller)?;
     let id = &target.session_id;
     let result = async {
         state.sessions.clear_stm(principal, id).await?;
