@@ -229,7 +229,7 @@ fn hs256_server_rejects_each_bad_credential_with_its_reason_and_changes_nothing(
     // The log was captured (the refusals are logged, by reason) ...
     let log = app.stderr();
     assert!(
-        log.contains("alg_none") && log.contains("token_expired"),
+        log.contains("reason=\"alg_none\"") && log.contains("reason=\"token_expired\""),
         "{log}"
     );
     // ... and holds none of the credentials.
@@ -584,4 +584,36 @@ fn token_subcommand_refuses_to_mint_for_an_rs256_server() {
     );
     assert!(stderr.contains("RS256/ES256"), "{stderr}");
     assert!(stderr.contains("cannot sign"), "{stderr}");
+}
+
+#[test]
+fn every_surface_reports_the_reason() {
+    let app = TestApp::start();
+    let unsigned = alg_none(&claims("alice", json!({})));
+    // v2: the structured body, the reason in `details`.
+    let response = app
+        .client()
+        .post(app.url("/v2/sessions"))
+        .bearer_auth(&unsigned)
+        .json(&json!({"node_id": "n"}))
+        .send()
+        .expect("request");
+    let (status, trace, body) = body(response);
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["status"], 401);
+    assert_eq!(body["error"]["code"], "KATO_UNAUTHORIZED");
+    assert_eq!(
+        body["error"]["message"],
+        "invalid token: unsigned tokens (alg none) are not accepted"
+    );
+    assert_eq!(
+        body["error"]["details"],
+        json!({"reason": "alg_none", "trace_id": trace})
+    );
+    // v1 fallback: the upstream shape, as on the current surface.
+    assert_unauthorized(
+        app.client().get(app.url("/stm")).send().expect("request"),
+        "missing_credentials",
+        "missing credentials: send Authorization: Bearer <token> or X-API-Key",
+    );
 }

@@ -280,8 +280,8 @@ impl Authenticator {
     pub fn authenticate_token(&self, token: &str) -> Result<Principal, AuthError> {
         match (&self.mode, &self.verifier) {
             (AuthMode::Disabled, _) => Ok(Principal::anonymous()),
-            (AuthMode::Jwt, Some(verifier)) => verifier.verify(token),
-            (AuthMode::Jwt, None) => Err(AuthError::InvalidToken("no_verifier")),
+            (AuthMode::Jwt, Some(verifier)) => verifier.verify(token).map_err(refused),
+            (AuthMode::Jwt, None) => Err(refused(AuthError::InvalidToken("no_verifier"))),
         }
     }
 
@@ -289,7 +289,7 @@ impl Authenticator {
     pub fn authenticate_api_key(&self, key: &str) -> Result<Principal, AuthError> {
         match self.mode {
             AuthMode::Disabled => Ok(Principal::anonymous()),
-            AuthMode::Jwt => self.api_keys.authenticate(key),
+            AuthMode::Jwt => self.api_keys.authenticate(key).map_err(refused),
         }
     }
 
@@ -300,23 +300,31 @@ impl Authenticator {
             return Ok(Principal::anonymous());
         }
         if let Some(value) = req.headers().get(header::AUTHORIZATION) {
-            let value = value.to_str().map_err(|_| AuthError::MalformedHeader)?;
-            let (scheme, token) = value
-                .trim()
-                .split_once(' ')
-                .ok_or(AuthError::MalformedHeader)?;
-            let token = token.trim();
-            if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
-                return Err(AuthError::MalformedHeader);
-            }
-            return self.authenticate_token(token);
+            let bearer = value.to_str().ok().and_then(|value| {
+                let (scheme, token) = value.trim().split_once(' ')?;
+                let token = token.trim();
+                (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+            });
+            return match bearer {
+                Some(token) => self.authenticate_token(token),
+                None => Err(refused(AuthError::MalformedHeader)),
+            };
         }
         if let Some(value) = req.headers().get("x-api-key") {
-            let key = value.to_str().map_err(|_| AuthError::UnknownApiKey)?;
-            return self.authenticate_api_key(key.trim());
+            return match value.to_str() {
+                Ok(key) => self.authenticate_api_key(key.trim()),
+                Err(_) => Err(refused(AuthError::UnknownApiKey)),
+            };
         }
-        Err(AuthError::Missing)
+        Err(refused(AuthError::Missing))
     }
+}
+
+/// Logs a refusal by its reason (never the credential) for operators, at debug level: refusals
+/// are the client's business, and a flood of them must not flood the log.
+fn refused(error: AuthError) -> AuthError {
+    tracing::debug!(reason = error.reason(), "credentials refused");
+    error
 }
 
 #[cfg(test)]
