@@ -1,7 +1,8 @@
 //! Which session a v1 call goes to (API.md product decision 1): the `X-Session-ID` request
 //! header, else the session a `sid`-bound token names, else the caller's default session on
-//! the node the request names. Resolving never checks ownership itself: the session service
-//! does that on the command (404 unknown, 403 another subject's), so no path can skip it.
+//! the node the request names. Resolving answers 404 for an id that names no session but
+//! never checks ownership: the session service does that on every command (403 another
+//! subject's, 404 expired), so no path can skip it.
 
 use actix_web::HttpRequest;
 use serde::Deserialize;
