@@ -8,9 +8,11 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
-use actix_web::{web, App, HttpRequest, HttpServer};
+use actix_web::body::{BodySize, MessageBody};
+use actix_web::dev::{Server, ServiceResponse};
+use actix_web::http::{header, StatusCode};
+use actix_web::middleware::{from_fn, ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{web, App, HttpRequest, HttpServer, ResponseError};
 
 use crate::api::{self, ApiError, Surface};
 use crate::auth::{Authenticator, DevToken};
@@ -106,6 +108,10 @@ impl Application {
                         .error_handler(json_error),
                 )
                 .app_data(web::QueryConfig::default().error_handler(query_error))
+                .wrap(
+                    ErrorHandlers::new()
+                        .handler(StatusCode::METHOD_NOT_ALLOWED, method_not_allowed_body),
+                )
                 .wrap(from_fn(telemetry::trace_id))
                 .wrap(tracing_actix_web::TracingLogger::default())
                 .service(
@@ -117,6 +123,7 @@ impl Application {
                 // only requests with `X-Session-ID` (a guard) and leave the rest to `current`.
                 .configure(api::v1::configure)
                 .configure(api::current::configure)
+                .default_service(web::to(api::error::not_found))
         })
         .shutdown_timeout(SHUTDOWN_TIMEOUT_SECONDS)
         .listen(listener)?
@@ -160,9 +167,39 @@ fn json_error(error: actix_web::error::JsonPayloadError, req: &HttpRequest) -> a
         JsonPayloadError::ContentType => {
             ApiError::body(req, "body", "Content-Type must be application/json")
         }
+        JsonPayloadError::Deserialize(e) if e.is_syntax() || e.is_eof() => {
+            ApiError::json_invalid(req, e)
+        }
         other => ApiError::body(req, "body", format!("JSON decode error: {other}")),
     };
     api_error.into()
+}
+
+/// A resource that has no route for the request's method answers 405 with an empty body;
+/// give it the surface's error body (API.md §1.1: `{"detail":"Method Not Allowed"}`), keeping
+/// the `Allow` header. A 405 a handler rendered itself is left alone.
+fn method_not_allowed_body<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    if !matches!(
+        res.response().body().size(),
+        BodySize::None | BodySize::Sized(0)
+    ) {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let (req, res) = res.into_parts();
+    let mut rendered = ApiError::http(
+        &req,
+        kato_protocol::ErrorCode::MethodNotAllowed,
+        "Method Not Allowed",
+    )
+    .error_response();
+    if let Some(allow) = res.headers().get(header::ALLOW) {
+        rendered.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, rendered).map_into_right_body(),
+    ))
 }
 
 fn query_error(error: actix_web::error::QueryPayloadError, req: &HttpRequest) -> actix_web::Error {

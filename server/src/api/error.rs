@@ -45,6 +45,14 @@ pub enum ApiErrorKind {
     TooLarge {
         limit: usize,
     },
+    /// The body is not JSON (FastAPI: 422 `json_invalid` on `current`/`v1`).
+    JsonInvalid(String),
+    /// A FastAPI `HTTPException` with a plain `detail` string (API.md §1.1): unknown routes
+    /// (`"Not Found"`), wrong methods (`"Method Not Allowed"`) and handler-level not-found.
+    Http {
+        code: ErrorCode,
+        detail: String,
+    },
     Internal(String),
 }
 
@@ -62,6 +70,8 @@ impl std::fmt::Display for ApiError {
             ApiErrorKind::Auth(e) => write!(f, "{e}"),
             ApiErrorKind::Body { field, message } => write!(f, "{field}: {message}"),
             ApiErrorKind::TooLarge { limit } => write!(f, "body larger than {limit} bytes"),
+            ApiErrorKind::JsonInvalid(m) => write!(f, "JSON decode error: {m}"),
+            ApiErrorKind::Http { detail, .. } => write!(f, "{detail}"),
             ApiErrorKind::Internal(m) => write!(f, "{m}"),
         }
     }
@@ -98,13 +108,30 @@ impl ApiError {
         Self::new(req, ApiErrorKind::Internal(message.to_string()))
     }
 
+    /// A body that is not JSON.
+    pub fn json_invalid(req: &HttpRequest, message: impl std::fmt::Display) -> Self {
+        Self::new(req, ApiErrorKind::JsonInvalid(message.to_string()))
+    }
+
+    /// An `HTTPException`-style error: `{"detail": "<detail>"}` on `current`/`v1`.
+    pub fn http(req: &HttpRequest, code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self::new(
+            req,
+            ApiErrorKind::Http {
+                code,
+                detail: detail.into(),
+            },
+        )
+    }
+
     /// The stable wire code.
     pub fn code(&self) -> ErrorCode {
         match &self.kind {
             ApiErrorKind::Service(e) => e.code(),
             ApiErrorKind::Auth(e) => e.code(),
-            ApiErrorKind::Body { .. } => ErrorCode::ValidationError,
+            ApiErrorKind::Body { .. } | ApiErrorKind::JsonInvalid(_) => ErrorCode::ValidationError,
             ApiErrorKind::TooLarge { .. } => ErrorCode::PayloadTooLarge,
+            ApiErrorKind::Http { code, .. } => *code,
             ApiErrorKind::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -112,7 +139,10 @@ impl ApiError {
     fn status(&self) -> StatusCode {
         let status = match (&self.kind, self.surface) {
             // FastAPI answers body validation with 422.
-            (ApiErrorKind::Body { .. }, Surface::Current | Surface::V1) => 422,
+            (
+                ApiErrorKind::Body { .. } | ApiErrorKind::JsonInvalid(_),
+                Surface::Current | Surface::V1,
+            ) => 422,
             // "Cannot learn from empty STM" and vector errors are 400 everywhere.
             _ => self.code().http_status(),
         };
@@ -137,7 +167,12 @@ impl ApiError {
                 m.insert("limit_bytes".into(), json!(limit));
                 m
             }
-            ApiErrorKind::Internal(_) => Map::new(),
+            ApiErrorKind::JsonInvalid(_) => {
+                let mut m = Map::new();
+                m.insert("field".into(), json!("body"));
+                m
+            }
+            ApiErrorKind::Http { .. } | ApiErrorKind::Internal(_) => Map::new(),
         };
         details.insert("trace_id".into(), json!(self.trace_id));
         details
@@ -190,10 +225,18 @@ impl ApiError {
                 "observation_index": index,
             }, "trace_id": trace_id}),
             ApiErrorKind::Body { field, message } => json!({"detail": [{
-                "type": "value_error",
-                "loc": ["body", field],
+                "type": pydantic_type(message),
+                "loc": pydantic_loc(field),
                 "msg": message,
             }], "trace_id": trace_id}),
+            ApiErrorKind::JsonInvalid(message) => json!({"detail": [{
+                "type": "json_invalid",
+                "loc": ["body", 0],
+                "msg": "JSON decode error",
+                "input": {},
+                "ctx": {"error": message},
+            }], "trace_id": trace_id}),
+            ApiErrorKind::Http { detail, .. } => json!({"detail": detail, "trace_id": trace_id}),
             // The stable reason (PROTOCOL.md §3) beside FastAPI's `detail`, as v2 has it in
             // `details.reason`.
             ApiErrorKind::Auth(e) => json!({
@@ -220,6 +263,79 @@ impl ApiError {
     }
 }
 
+/// Pydantic's error `type` for one of our validation messages (FastAPI 422 bodies).
+fn pydantic_type(message: &str) -> &'static str {
+    // First match wins: longer messages before their prefixes.
+    const TYPES: [(&str, &str); 10] = [
+        ("Field required", "missing"),
+        ("Input should be a valid string", "string_type"),
+        ("Input should be a valid list", "list_type"),
+        (
+            "Input should be a valid dictionary or object",
+            "model_attributes_type",
+        ),
+        ("Input should be a valid dictionary", "dict_type"),
+        ("Input should be a valid object", "model_attributes_type"),
+        ("Input should be a valid number", "float_type"),
+        (
+            "Input should be a valid integer, unable to parse",
+            "int_parsing",
+        ),
+        ("Input should be a valid integer", "int_type"),
+        ("Input should be a valid boolean", "bool_type"),
+    ];
+    if message.starts_with("Input should be greater than or equal to") {
+        return "greater_than_equal";
+    }
+    TYPES
+        .iter()
+        .find(|(prefix, _)| message.starts_with(prefix))
+        .map_or("value_error", |(_, kind)| kind)
+}
+
+/// FastAPI's `loc` for a field path: `observations[2].strings[0]` becomes
+/// `["body", "observations", 2, "strings", 0]`; a path that starts with `query.`, `path.` or
+/// `header.` names that location instead of the body.
+fn pydantic_loc(field: &str) -> Vec<Value> {
+    let mut loc = Vec::new();
+    for part in field.split('.') {
+        let mut pieces = part.split('[');
+        if let Some(name) = pieces.next().filter(|n| !n.is_empty()) {
+            loc.push(json!(name));
+        }
+        for index in pieces {
+            let index = index.trim_end_matches(']');
+            loc.push(
+                index
+                    .parse::<u64>()
+                    .map_or_else(|_| json!(index), |i| json!(i)),
+            );
+        }
+    }
+    let located = matches!(
+        loc.first().and_then(Value::as_str),
+        Some("body" | "query" | "path" | "header")
+    );
+    if !located {
+        loc.insert(0, json!("body"));
+    }
+    loc
+}
+
+/// Default service of the whole app: no route matches the path (404 `Not Found`).
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::http(&req, ErrorCode::NotFound, "Not Found"))
+}
+
+/// A route matches the path but not the method (405 `Method Not Allowed`).
+pub async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::http(
+        &req,
+        ErrorCode::MethodNotAllowed,
+        "Method Not Allowed",
+    ))
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         self.status()
@@ -238,6 +354,46 @@ impl ResponseError for ApiError {
         match self.surface {
             Surface::V2 => response.json(self.structured_body()),
             Surface::Current | Surface::V1 => response.json(self.upstream_body()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_paths_become_fastapi_locations() {
+        let rows: &[(&str, Value)] = &[
+            ("node_id", json!(["body", "node_id"])),
+            ("body", json!(["body"])),
+            (
+                "observations[2].strings[0]",
+                json!(["body", "observations", 2, "strings", 0]),
+            ),
+            ("emotives.joy", json!(["body", "emotives", "joy"])),
+            ("query.ttl_seconds", json!(["query", "ttl_seconds"])),
+        ];
+        for (field, expected) in rows {
+            assert_eq!(&Value::Array(pydantic_loc(field)), expected, "{field}");
+        }
+    }
+
+    #[test]
+    fn messages_map_to_pydantic_types() {
+        let rows = [
+            ("Field required", "missing"),
+            ("Input should be a valid string", "string_type"),
+            ("Input should be a valid dictionary", "dict_type"),
+            ("Input should be a valid integer", "int_type"),
+            (
+                "Input should be greater than or equal to 0",
+                "greater_than_equal",
+            ),
+            ("at most 3 strings per observation", "value_error"),
+        ];
+        for (message, expected) in rows {
+            assert_eq!(pydantic_type(message), expected, "{message}");
         }
     }
 }
