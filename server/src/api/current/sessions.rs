@@ -15,6 +15,7 @@ use kato_protocol::ErrorCode;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
+use crate::api::error::ApiErrorKind;
 use crate::api::input::{self, FieldError};
 use crate::api::{ApiError, Caller};
 use crate::app::AppState;
@@ -125,7 +126,7 @@ async fn json_body(
     payload: web::Payload,
 ) -> Result<Value, ApiError> {
     let limit = state.settings.max_body_bytes;
-    let too_large = || ApiError::new(req, crate::api::error::ApiErrorKind::TooLarge { limit });
+    let too_large = || ApiError::new(req, ApiErrorKind::TooLarge { limit });
     let declared = req
         .headers()
         .get(actix_web::http::header::CONTENT_LENGTH)
@@ -396,45 +397,53 @@ async fn extend(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     live_session(&state, &req, &id)?;
-    let result = (|| {
-        let query =
-            web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
-                .map_err(|e| ApiError::body(&req, "query", e))?;
-        let seconds = match query.get("ttl_seconds") {
-            None => DEFAULT_EXTEND_SECONDS,
-            Some(raw) => match raw.trim().parse::<i64>() {
-                Ok(n) => u64::try_from(n).map_err(|_| {
-                    ApiError::body(
-                        &req,
-                        "query.ttl_seconds",
-                        "Input should be greater than or equal to 0",
-                    )
-                })?,
-                Err(_) => {
-                    return Err(ApiError::body(
-                        &req,
-                        "query.ttl_seconds",
-                        "Input should be a valid integer, unable to parse string as an integer",
-                    ))
-                }
-            },
-        };
-        let seconds = state
-            .sessions
-            .extend(&caller.0, &id, seconds)
-            .map_err(|e| match e {
-                ServiceError::Validation { message, .. } => {
-                    ApiError::body(&req, "query.ttl_seconds", message)
-                }
-                other => service_error(&req, other),
-            })?;
-        Ok(ok(json!({
-            "status": "extended",
-            "session_id": id,
-            "ttl_seconds": seconds,
-        })))
-    })();
+    let result = extend_ttl(&req, &state, &caller, &id);
     Ok(tagged(&id, result))
+}
+
+fn extend_ttl(
+    req: &HttpRequest,
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<HttpResponse, ApiError> {
+    let query =
+        web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+            .map_err(|e| ApiError::body(req, "query", e))?;
+    let seconds = match query
+        .get("ttl_seconds")
+        .map(|raw| raw.trim().parse::<i64>())
+    {
+        None => DEFAULT_EXTEND_SECONDS,
+        Some(Ok(n)) => u64::try_from(n).map_err(|_| {
+            ApiError::body(
+                req,
+                "query.ttl_seconds",
+                "Input should be greater than or equal to 0",
+            )
+        })?,
+        Some(Err(_)) => {
+            return Err(ApiError::body(
+                req,
+                "query.ttl_seconds",
+                "Input should be a valid integer, unable to parse string as an integer",
+            ))
+        }
+    };
+    let seconds = state
+        .sessions
+        .extend(&caller.0, id, seconds)
+        .map_err(|e| match e {
+            ServiceError::Validation { message, .. } => {
+                ApiError::body(req, "query.ttl_seconds", message)
+            }
+            other => service_error(req, other),
+        })?;
+    Ok(ok(json!({
+        "status": "extended",
+        "session_id": id,
+        "ttl_seconds": seconds,
+    })))
 }
 
 // ---------------------------------------------------------------------------------------------
