@@ -85,6 +85,16 @@ impl Application {
             },
         );
         let sweeper = sessions.spawn_sweeper(Duration::from_secs(settings.session_sweep_seconds));
+        let metrics = Arc::new(telemetry::metrics::Metrics::with_history(
+            settings.metrics_history_samples(),
+        ));
+        sessions.set_observer(metrics.clone());
+        telemetry::metrics::spawn_sampler(
+            &metrics,
+            sessions.clone(),
+            settings.data_dir.clone(),
+            Duration::from_secs(settings.metrics_sample_seconds),
+        );
         let listener = TcpListener::bind(&settings.bind)?;
         let address = listener.local_addr()?;
         let state = web::Data::new(AppState {
@@ -94,7 +104,7 @@ impl Application {
             auth,
             started: Instant::now(),
             instance: uuid::Uuid::new_v4().simple().to_string(),
-            metrics: Arc::new(telemetry::metrics::Metrics::new()),
+            metrics,
             v1_defaults: api::v1::DefaultSessions::default(),
         });
         let max_body = state.settings.max_body_bytes;
@@ -112,8 +122,9 @@ impl Application {
                     ErrorHandlers::new()
                         .handler(StatusCode::METHOD_NOT_ALLOWED, method_not_allowed_body),
                 )
+                .wrap(from_fn(telemetry::request_metrics))
                 .wrap(from_fn(telemetry::trace_id))
-                .wrap(tracing_actix_web::TracingLogger::default())
+                .wrap(tracing_actix_web::TracingLogger::<telemetry::RequestSpan>::new())
                 .service(
                     web::scope("/v2")
                         .app_data(Surface::V2)

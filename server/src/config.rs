@@ -98,6 +98,10 @@ pub struct Settings {
     pub rate_subject_per_second: u32,
     /// Per-subject rate limit: burst size.
     pub rate_subject_burst: u32,
+    /// How often the monitoring history (`/stats`, `/metrics/{name}`) takes a sample, in seconds.
+    pub metrics_sample_seconds: u64,
+    /// How many minutes of samples the monitoring history keeps (at most 1440).
+    pub metrics_history_minutes: u64,
     /// Engine defaults for new sessions (ALGORITHM.md §5); sessions override them per field.
     pub engine: EngineConfig,
 }
@@ -136,6 +140,8 @@ impl Default for Settings {
             rate_session_burst: 400,
             rate_subject_per_second: 1000,
             rate_subject_burst: 2000,
+            metrics_sample_seconds: 5,
+            metrics_history_minutes: 60,
             engine: EngineConfig::default(),
         }
     }
@@ -189,6 +195,14 @@ impl Settings {
         {
             return invalid("rate limits must be > 0");
         }
+        if self.metrics_sample_seconds == 0
+            || self.metrics_history_minutes == 0
+            || self.metrics_history_minutes > 1440
+        {
+            return invalid(
+                "metrics_sample_seconds must be > 0 and metrics_history_minutes 1..=1440",
+            );
+        }
         let keys = [
             self.jwt_secret.is_some(),
             self.jwt_public_key.is_some(),
@@ -200,6 +214,13 @@ impl Settings {
         self.engine
             .validate()
             .map_err(|e| SettingsError::Invalid(format!("engine defaults: {e}")))
+    }
+
+    /// Samples the monitoring history holds: the history span over the sampling interval.
+    pub fn metrics_history_samples(&self) -> usize {
+        let span = self.metrics_history_minutes.saturating_mul(60);
+        let samples = span.div_ceil(self.metrics_sample_seconds.max(1)).max(1);
+        usize::try_from(samples).unwrap_or(usize::MAX)
     }
 
     /// Names of every top-level field, as the README's settings table lists them.

@@ -7,6 +7,7 @@
 pub mod current;
 pub mod error;
 pub mod input;
+pub mod openapi;
 pub mod v1;
 pub mod v2;
 

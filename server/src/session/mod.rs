@@ -10,7 +10,7 @@ mod id;
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -128,6 +128,22 @@ pub struct SessionCounters {
     pub operations: AtomicU64,
 }
 
+/// Told what the service did, for metrics. Implementations are cheap and never block; every
+/// method has an empty default. Installed once with [`SessionService::set_observer`].
+pub trait ServiceObserver: Send + Sync {
+    fn session_created(&self) {}
+    /// `reason`: `"deleted"` or `"expired"`.
+    fn session_removed(&self, _reason: &'static str) {}
+    /// A command refused by the `"session"` or `"subject"` rate limit.
+    fn rate_limited(&self, _scope: &'static str) {}
+    /// Observations applied, the STM length after them, and the engine time when measured.
+    fn observed(&self, _observations: u64, _stm_length: usize, _engine_time: Option<Duration>) {}
+    /// Learns that stored or reinforced a pattern.
+    fn learned(&self, _patterns: u64) {}
+    /// Engine time of one prediction set computed on request.
+    fn predicted(&self, _engine_time: Duration) {}
+}
+
 /// The service. Cheap to clone.
 #[derive(Clone)]
 pub struct SessionService {
@@ -145,6 +161,7 @@ struct Inner {
     by_subject: DefaultKeyedRateLimiter<String>,
     counters: SessionCounters,
     events: broadcast::Sender<SessionEvent>,
+    observer: OnceLock<Arc<dyn ServiceObserver>>,
 }
 
 impl SessionService {
@@ -168,6 +185,7 @@ impl SessionService {
                 limits,
                 counters: SessionCounters::default(),
                 events,
+                observer: OnceLock::new(),
             }),
         }
     }
@@ -182,6 +200,17 @@ impl SessionService {
 
     pub fn counters(&self) -> &SessionCounters {
         &self.inner.counters
+    }
+
+    /// Installs the observer (metrics); only the first call has an effect.
+    pub fn set_observer(&self, observer: Arc<dyn ServiceObserver>) {
+        let _ = self.inner.observer.set(observer);
+    }
+
+    fn notify(&self, event: impl FnOnce(&dyn ServiceObserver)) {
+        if let Some(observer) = self.inner.observer.get() {
+            event(observer.as_ref());
+        }
     }
 
     /// Session events (created/destroyed) as they happen.
@@ -296,6 +325,7 @@ impl SessionService {
             table.insert(slot.id.clone(), slot.clone());
         }
         self.inner.counters.created.fetch_add(1, Ordering::Relaxed);
+        self.notify(|o| o.session_created());
         let _ = self.inner.events.send(SessionEvent::Created {
             session_id: slot.id.clone(),
             node_id: slot.node.to_string(),
@@ -345,6 +375,7 @@ impl SessionService {
                     &self.inner.counters.deleted
                 };
                 counter.fetch_add(1, Ordering::Relaxed);
+                self.notify(|o| o.session_removed(reason));
                 let _ = self.inner.events.send(SessionEvent::Destroyed {
                     session_id: slot.id.clone(),
                     node_id: slot.node.to_string(),
@@ -381,11 +412,12 @@ impl SessionService {
         let clock = governor::clock::DefaultClock::default();
         use governor::clock::Clock;
         let now = clock.now();
-        for (limiter, key) in [
-            (&self.inner.by_session, id.to_string()),
-            (&self.inner.by_subject, principal.subject.clone()),
+        for (limiter, key, scope) in [
+            (&self.inner.by_session, id.to_string(), "session"),
+            (&self.inner.by_subject, principal.subject.clone(), "subject"),
         ] {
             if let Err(not_until) = limiter.check_key(&key) {
+                self.notify(|o| o.rate_limited(scope));
                 return Err(ServiceError::RateLimited(not_until.wait_time_from(now)));
             }
         }
@@ -546,20 +578,34 @@ impl SessionService {
         observation: Observation,
         unique_id: String,
     ) -> Result<Observed, ServiceError> {
-        self.run(principal, id, Scope::Observe, move |kbs, node, data| {
-            if data.state.needs_write(&observation, &data.config) {
-                Self::mutate(kbs, node, data, |state, kb, config, records| {
-                    state.observe(kb, &observation, unique_id, config, records)
-                })?
-                .map_err(ServiceError::Engine)
-            } else {
-                let config = data.config.clone();
-                let state = &mut data.state;
-                node.read(|kb| state.observe_shared(kb, &observation, unique_id, &config))
+        let (observed, engine_time) = self
+            .run(principal, id, Scope::Observe, move |kbs, node, data| {
+                let started = Instant::now();
+                let observed = if data.state.needs_write(&observation, &data.config) {
+                    Self::mutate(kbs, node, data, |state, kb, config, records| {
+                        state.observe(kb, &observation, unique_id, config, records)
+                    })?
                     .map_err(ServiceError::Engine)
+                } else {
+                    let config = data.config.clone();
+                    let state = &mut data.state;
+                    node.read(|kb| state.observe_shared(kb, &observation, unique_id, &config))
+                        .map_err(ServiceError::Engine)
+                }?;
+                Ok((observed, started.elapsed()))
+            })
+            .await?;
+        let learned = observed
+            .auto_learned_pattern
+            .as_deref()
+            .is_some_and(|name| !name.is_empty());
+        self.notify(|o| {
+            o.observed(1, observed.stm_length, Some(engine_time));
+            if learned {
+                o.learned(1);
             }
-        })
-        .await
+        });
+        Ok(observed)
     }
 
     /// observe-sequence (§1.8). Needs `learn` as well when it learns.
@@ -574,24 +620,42 @@ impl SessionService {
         if options.learn_after_each || options.learn_at_end {
             Self::require(principal, Scope::Learn)?;
         }
-        self.run(principal, id, Scope::Observe, move |kbs, node, data| {
-            Self::mutate(kbs, node, data, |state, kb, config, records| {
-                state.observe_sequence(kb, &observations, unique_ids, options, config, records)
-            })?
-            .map_err(|(index, error)| ServiceError::Sequence(index, error))
-        })
-        .await
+        let outcome = self
+            .run(principal, id, Scope::Observe, move |kbs, node, data| {
+                Self::mutate(kbs, node, data, |state, kb, config, records| {
+                    state.observe_sequence(kb, &observations, unique_ids, options, config, records)
+                })?
+                .map_err(|(index, error)| ServiceError::Sequence(index, error))
+            })
+            .await?;
+        let learned = outcome
+            .auto_learned_patterns
+            .iter()
+            .filter(|name| !name.is_empty())
+            .count() as u64;
+        self.notify(|o| {
+            o.observed(outcome.results.len() as u64, outcome.final_stm_length, None);
+            if learned > 0 {
+                o.learned(learned);
+            }
+        });
+        Ok(outcome)
     }
 
     /// Manual learn (§3.1): the pattern name, `""` when nothing was stored.
     pub async fn learn(&self, principal: &Principal, id: &str) -> Result<String, ServiceError> {
-        self.run(principal, id, Scope::Learn, |kbs, node, data| {
-            Self::mutate(kbs, node, data, |state, kb, config, records| {
-                state.learn(kb, config, records)
-            })?
-            .map_err(ServiceError::Engine)
-        })
-        .await
+        let name = self
+            .run(principal, id, Scope::Learn, |kbs, node, data| {
+                Self::mutate(kbs, node, data, |state, kb, config, records| {
+                    state.learn(kb, config, records)
+                })?
+                .map_err(ServiceError::Engine)
+            })
+            .await?;
+        if !name.is_empty() {
+            self.notify(|o| o.learned(1));
+        }
+        Ok(name)
     }
 
     /// Predictions recomputed from the current STM (§4.1).
@@ -600,10 +664,15 @@ impl SessionService {
         principal: &Principal,
         id: &str,
     ) -> Result<PredictionSet, ServiceError> {
-        self.run(principal, id, Scope::Observe, |_, node, data| {
-            Ok(node.read(|kb| data.state.predictions(kb, &data.config)))
-        })
-        .await
+        let (predictions, engine_time) = self
+            .run(principal, id, Scope::Observe, |_, node, data| {
+                let started = Instant::now();
+                let predictions = node.read(|kb| data.state.predictions(kb, &data.config));
+                Ok((predictions, started.elapsed()))
+            })
+            .await?;
+        self.notify(|o| o.predicted(engine_time));
+        Ok(predictions)
     }
 
     /// Reads the session's data (STM, percept data, cognition data, config).
