@@ -91,6 +91,10 @@ fn token(args: &[String]) -> anyhow::Result<()> {
             }
             "--scope" => scope = Some(value()?),
             "--sid" => sid = Some(value()?),
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
             other => anyhow::bail!("unknown option {other:?}\n{USAGE}"),
         }
     }
