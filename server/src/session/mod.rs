@@ -587,9 +587,8 @@ impl SessionService {
                     })?
                     .map_err(ServiceError::Engine)
                 } else {
-                    let config = data.config.clone();
-                    let state = &mut data.state;
-                    node.read(|kb| state.observe_shared(kb, &observation, unique_id, &config))
+                    let SessionData { state, config, .. } = data;
+                    node.read(|kb| state.observe_shared(kb, &observation, unique_id, config))
                         .map_err(ServiceError::Engine)
                 }?;
                 Ok((observed, started.elapsed()))
