@@ -116,6 +116,10 @@ impl KbBackend for EmbeddedBackend {
             .remove(node);
     }
 
+    fn exists(&self, node: &NodeId) -> bool {
+        self.log_of(node).is_some() || self.path_of(node).exists()
+    }
+
     fn name(&self) -> &'static str {
         "embedded"
     }
@@ -202,5 +206,37 @@ mod tests {
             assert!(kb.symbol_by_name("p").is_none());
             assert_eq!(kb.totals().total_unique_patterns, 1);
         });
+    }
+
+    #[test]
+    fn reading_an_unknown_node_creates_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let backend =
+            Arc::new(EmbeddedBackend::open(dir.path(), LogOptions::default()).expect("open"));
+        let kbs = KnowledgeBases::new(backend);
+        let ghost = NodeId::parse("never-written").expect("id");
+        let patterns = kbs
+            .read_existing(&ghost, |kb| kb.patterns().len())
+            .expect("read");
+        assert_eq!(patterns, 0);
+        assert!(kbs.loaded().is_empty(), "not loaded");
+        let files = std::fs::read_dir(dir.path().join("nodes"))
+            .expect("dir")
+            .count();
+        assert_eq!(files, 0, "no log file created");
+
+        let real = NodeId::parse("real").expect("id");
+        let node = kbs.node(&real).expect("node");
+        kbs.write(&node, |kb, records| {
+            let record = learn(&[&["x"], &["y"]]);
+            kb.apply(&record);
+            records.push(record);
+        })
+        .expect("persist");
+        assert_eq!(
+            kbs.read_existing(&real, |kb| kb.patterns().len())
+                .expect("read"),
+            1
+        );
     }
 }

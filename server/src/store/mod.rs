@@ -71,6 +71,9 @@ pub trait KbBackend: Send + Sync + 'static {
     fn persist(&self, node: &NodeId, records: &[KbRecord]) -> Result<(), StoreError>;
     /// Forgets cached handles of the node (after a failure) so the next `load` starts afresh.
     fn reset(&self, node: &NodeId);
+    /// Whether anything was ever persisted for the node (reads of a node that does not exist
+    /// must not create it).
+    fn exists(&self, node: &NodeId) -> bool;
     /// Short backend name for logs and `/status`.
     fn name(&self) -> &'static str;
 }
@@ -129,6 +132,26 @@ impl KnowledgeBases {
         });
         nodes.insert(id.clone(), node.clone());
         Ok(node)
+    }
+
+    /// Runs a read on the node if it exists (loaded here or persisted), else on an empty
+    /// knowledge base, without loading or creating anything for a node nobody has written.
+    pub fn read_existing<R>(
+        &self,
+        id: &NodeId,
+        f: impl FnOnce(&NodeKb) -> R,
+    ) -> Result<R, StoreError> {
+        let loaded = self
+            .nodes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(id)
+            .cloned();
+        match loaded {
+            Some(node) => Ok(node.read(f)),
+            None if self.backend.exists(id) => Ok(self.node(id)?.read(f)),
+            None => Ok(f(&NodeKb::new())),
+        }
     }
 
     /// Runs `f` with exclusive access; every record `f` pushes (it has already applied them to
