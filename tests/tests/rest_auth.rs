@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use kato_e2e::reqwest::blocking::{RequestBuilder, Response};
-use kato_e2e::{now, server_binary, token, token_with_secret, TestApp, TEST_SECRET};
+use kato_e2e::{now, server_binary, token, token_with_secret, Caller, TestApp, TEST_SECRET};
 use serde_json::{json, Value};
 
 /// A service key whose SHA-256 (`printf %s KEY | sha256sum`) is in the keys file.
@@ -122,15 +122,7 @@ fn assert_forbidden_node(response: Response) {
 }
 
 fn session_count(app: &TestApp, token: &str) -> u64 {
-    let response = app
-        .client()
-        .get(app.url("/sessions/count"))
-        .bearer_auth(token)
-        .send()
-        .expect("count");
-    assert_eq!(response.status(), 200);
-    let body: Value = response.json().expect("json");
-    body["active_session_count"].as_u64().expect("count")
+    Caller::with_token(app, token).session_count()
 }
 
 fn assert_log_free_of(app: &TestApp, secrets: &[&str]) {
@@ -180,34 +172,38 @@ fn hs256_server_rejects_each_bad_credential_with_its_reason_and_changes_nothing(
     );
     let malformed =
         "invalid token: not a well-formed JWT (three base64url parts, JSON header and claims)";
-    assert_unauthorized(with_token(&app, "garbage"), "malformed_token", malformed);
-    assert_unauthorized(with_token(&app, "a.b.c"), "malformed_token", malformed);
-    assert_unauthorized(with_token(&app, &expired), "token_expired", "token expired");
-    assert_unauthorized(
-        with_token(&app, &not_yet),
-        "token_not_yet_valid",
-        "token not yet valid",
-    );
-    assert_unauthorized(
-        with_token(&app, &unsigned),
-        "alg_none",
-        "invalid token: unsigned tokens (alg none) are not accepted",
-    );
-    assert_unauthorized(
-        with_token(&app, &other_secret),
-        "bad_signature",
-        "invalid token: the signature does not verify",
-    );
-    assert_unauthorized(
-        with_token(&app, &rsa),
-        "unexpected_algorithm",
-        "invalid token: signed with an algorithm this server does not accept",
-    );
-    assert_unauthorized(
-        with_token(&app, &no_sub),
-        "missing_sub",
-        "invalid token: the sub claim is required",
-    );
+    for (bad, reason, detail) in [
+        ("garbage", "malformed_token", malformed),
+        ("a.b.c", "malformed_token", malformed),
+        (expired.as_str(), "token_expired", "token expired"),
+        (
+            not_yet.as_str(),
+            "token_not_yet_valid",
+            "token not yet valid",
+        ),
+        (
+            unsigned.as_str(),
+            "alg_none",
+            "invalid token: unsigned tokens (alg none) are not accepted",
+        ),
+        (
+            other_secret.as_str(),
+            "bad_signature",
+            "invalid token: the signature does not verify",
+        ),
+        (
+            rsa.as_str(),
+            "unexpected_algorithm",
+            "invalid token: signed with an algorithm this server does not accept",
+        ),
+        (
+            no_sub.as_str(),
+            "missing_sub",
+            "invalid token: the sub claim is required",
+        ),
+    ] {
+        assert_unauthorized(with_token(&app, bad), reason, detail);
+    }
     assert_unauthorized(
         create(&app)
             .header("X-API-Key", SERVICE_KEY)

@@ -6,176 +6,26 @@
 
 use std::time::Duration;
 
-use kato_e2e::reqwest::blocking::RequestBuilder;
 use kato_e2e::reqwest::Method;
-use kato_e2e::{token, TestApp};
+use kato_e2e::{invalid, send, session_not_found, Answer, Caller, TestApp};
 use serde_json::{json, Value};
 
-/// One HTTP answer: status, the headers we check, and the body as JSON (or a JSON string when
-/// it is not JSON).
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    trace_id: String,
-    session_header: Option<String>,
-    body: Value,
-}
-
-fn send(request: RequestBuilder) -> Answer {
-    let response = request.send().expect("request");
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let status = response.status().as_u16();
-    let trace_id = header("x-trace-id").unwrap_or_default();
-    let session_header = header("x-session-id");
-    let text = response.text().expect("body");
-    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    Answer {
-        status,
-        trace_id,
-        session_header,
-        body,
-    }
-}
-
-impl Answer {
-    /// Asserts the status and the whole body; error bodies carry the response's trace id,
-    /// which is added to `expected` before comparing.
-    fn is(&self, status: u16, expected: Value) -> &Self {
-        let mut expected = expected;
-        if status >= 400 {
-            if let Some(object) = expected.as_object_mut() {
-                object.insert("trace_id".into(), json!(self.trace_id));
-            }
-        }
-        assert_eq!(self.status, status, "status of {:#}", self.body);
-        assert_eq!(self.body, expected);
-        self
-    }
-
-    fn ok(&self) -> &Value {
-        assert_eq!(self.status, 200, "{:#}", self.body);
-        &self.body
-    }
-}
-
-/// A caller of one test server: a subject with a token (or none).
-struct Caller<'a> {
-    app: &'a TestApp,
-    token: Option<String>,
-}
-
-impl<'a> Caller<'a> {
-    fn new(app: &'a TestApp, subject: &str) -> Self {
-        Self::with_claims(app, subject, json!({}))
-    }
-
-    fn with_claims(app: &'a TestApp, subject: &str, claims: Value) -> Self {
-        Caller {
-            app,
-            token: Some(token(subject, &claims)),
-        }
-    }
-
-    fn anonymous(app: &'a TestApp) -> Self {
-        Caller { app, token: None }
-    }
-
-    fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        let request = self.app.client().request(method, self.app.url(path));
-        match &self.token {
-            Some(token) => request.bearer_auth(token),
-            None => request,
-        }
-    }
-
-    fn get(&self, path: &str) -> Answer {
-        send(self.request(Method::GET, path))
-    }
-
-    fn delete(&self, path: &str) -> Answer {
-        send(self.request(Method::DELETE, path))
-    }
-
-    fn post(&self, path: &str, body: Value) -> Answer {
-        send(self.request(Method::POST, path).json(&body))
-    }
-
-    fn post_empty(&self, path: &str) -> Answer {
-        send(self.request(Method::POST, path))
-    }
-
-    fn post_raw(&self, path: &str, body: &str) -> Answer {
-        send(
-            self.request(Method::POST, path)
-                .header("content-type", "application/json")
-                .body(body.to_string()),
-        )
-    }
-
-    /// Creates a session on `node` and returns its id.
-    fn session(&self, node: &str) -> String {
-        self.session_with(json!({"node_id": node}))
-    }
-
-    fn session_with(&self, body: Value) -> String {
-        let created = self.post("/sessions", body);
-        created.ok()["session_id"]
-            .as_str()
-            .expect("session_id")
-            .to_string()
-    }
-
-    fn observe(&self, session: &str, strings: &[&str]) -> Value {
-        self.post(
-            &format!("/sessions/{session}/observe"),
-            json!({"strings": strings}),
-        )
-        .ok()
+/// The session's `time` (read through cognition-data, which does not change it).
+fn time(caller: &Caller, session: &str) -> Value {
+    caller
+        .get(&format!("/sessions/{session}/cognition-data"))
+        .ok()["cognition_data"]["time"]
         .clone()
-    }
-
-    fn stm(&self, session: &str) -> Value {
-        self.get(&format!("/sessions/{session}/stm")).ok()["stm"].clone()
-    }
-
-    /// The session's `time` (read through cognition-data, which does not change it).
-    fn time(&self, session: &str) -> Value {
-        self.get(&format!("/sessions/{session}/cognition-data"))
-            .ok()["cognition_data"]["time"]
-            .clone()
-    }
 }
 
-/// The upstream middleware's 404 for an unknown session.
-fn session_not_found(id: &str) -> Value {
-    json!({"error": {
-        "code": "SESSION_NOT_FOUND",
-        "message": format!("Session {id} not found or expired"),
-        "session_id": id,
-    }})
-}
-
-/// Like [`session_not_found`] but with the trace id inside `error`, where the server puts it.
+/// The upstream middleware's 404 for an unknown session, trace id inside `error`, and no
+/// `X-Session-ID` header.
 fn assert_session_not_found(answer: &Answer, id: &str) {
-    let mut expected = session_not_found(id);
-    expected["error"]["trace_id"] = json!(answer.trace_id);
-    assert_eq!(answer.status, 404, "{:#}", answer.body);
-    assert_eq!(answer.body, expected);
+    answer.is(404, session_not_found(id));
     assert_eq!(
         answer.session_header, None,
         "the middleware 404 has no X-Session-ID"
     );
-}
-
-/// FastAPI's 422 body for one field.
-fn invalid(kind: &str, loc: Value, msg: &str) -> Value {
-    json!({"detail": [{"type": kind, "loc": loc, "msg": msg}]})
 }
 
 fn close(actual: &Value, expected: f64) -> bool {
@@ -367,8 +217,8 @@ fn session_routes_answer_in_upstream_shapes() {
     alice
         .get("/sessions/count")
         .is(200, json!({"active_session_count": 0}));
-    let id = alice.session_with(json!({"node_id": "shapes", "ttl_seconds": 120}));
-    let second = alice.session("shapes");
+    let id = alice.create_session_with(json!({"node_id": "shapes", "ttl_seconds": 120}));
+    let second = alice.create_session("shapes");
     alice
         .get("/sessions/count")
         .is(200, json!({"active_session_count": 2}));
@@ -543,7 +393,7 @@ fn session_routes_answer_in_upstream_shapes() {
         .post_raw(&format!("/sessions/{second}/clear-stm"), "not json at all")
         .is(200, json!({"status": "cleared", "session_id": second}));
     assert_eq!(alice.stm(&second), json!([]));
-    assert_eq!(alice.time(&second), 0);
+    assert_eq!(time(&alice, &second), 0);
     admin.post_empty(&format!("/sessions/{id}/clear-all")).is(
         200,
         json!({"status": "cleared", "session_id": id, "scope": "all"}),
@@ -598,7 +448,7 @@ fn node_scoped_routes_answer_in_upstream_shapes() {
     let app = TestApp::start();
     let alice = Caller::new(&app, "alice");
     // Learn [a, b] with emotives on node "test_t1" (the x-test-id routing target).
-    let id = alice.session("test_t1");
+    let id = alice.create_session("test_t1");
     alice.post(
         &format!("/sessions/{id}/observe"),
         json!({"strings": ["a"], "emotives": {"joy": 1.0}}),
@@ -741,9 +591,9 @@ fn sessions_share_patterns_within_a_node_and_nothing_across_nodes() {
     let app = TestApp::start();
     let alice = Caller::new(&app, "alice");
     let bob = Caller::new(&app, "bob");
-    let a1 = alice.session("shared");
-    let b1 = bob.session("shared");
-    let other = bob.session("other");
+    let a1 = alice.create_session("shared");
+    let b1 = bob.create_session("shared");
+    let other = bob.create_session("other");
 
     alice.observe(&a1, &["x"]);
     alice.observe(&a1, &["y"]);
@@ -784,7 +634,7 @@ fn sessions_share_patterns_within_a_node_and_nothing_across_nodes() {
 fn fifty_concurrent_observes_on_one_session_all_land_in_order() {
     let app = TestApp::start();
     let alice = Caller::new(&app, "alice");
-    let id = alice.session("busy");
+    let id = alice.create_session("busy");
     let answers: Vec<(String, u64)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..50)
             .map(|i| {
@@ -825,8 +675,8 @@ fn sessions_expire_after_their_ttl_and_access_slides_it() {
         .env("KATO_SESSION_SWEEP_SECONDS", "3600")
         .start();
     let alice = Caller::new(&app, "alice");
-    let idle = alice.session_with(json!({"node_id": "ttl", "ttl_seconds": 2}));
-    let busy = alice.session_with(json!({"node_id": "ttl", "ttl_seconds": 2}));
+    let idle = alice.create_session_with(json!({"node_id": "ttl", "ttl_seconds": 2}));
+    let busy = alice.create_session_with(json!({"node_id": "ttl", "ttl_seconds": 2}));
     for _ in 0..4 {
         std::thread::sleep(Duration::from_secs(1));
         alice.stm(&busy);
@@ -859,7 +709,7 @@ fn authorisation_is_enforced_per_subject_node_and_scope() {
     let app = TestApp::start();
     let alice = Caller::new(&app, "alice");
     let mallory = Caller::new(&app, "mallory");
-    let id = alice.session("guarded");
+    let id = alice.create_session("guarded");
     alice.observe(&id, &["secret"]);
 
     let forbidden = |answer: Answer| {
@@ -883,7 +733,7 @@ fn authorisation_is_enforced_per_subject_node_and_scope() {
         403,
         json!({"detail": "the credentials do not allow node n2", "code": "KATO_FORBIDDEN"}),
     );
-    elsewhere.session("n1");
+    elsewhere.create_session("n1");
 
     let observer = Caller::with_claims(&app, "alice", json!({"scope": "observe"}));
     observer.post_empty(&format!("/sessions/{id}/learn")).is(
@@ -916,12 +766,12 @@ fn bad_input_is_rejected_exactly_and_changes_nothing() {
         .env("KATO_MAX_BODY_BYTES", "2048")
         .start();
     let alice = Caller::new(&app, "alice");
-    let id = alice.session("strict");
+    let id = alice.create_session("strict");
     alice.observe(&id, &["kept"]);
     let observe = format!("/sessions/{id}/observe");
     let unchanged = |what: &str| {
         assert_eq!(alice.stm(&id), json!([["kept"]]), "{what}");
-        assert_eq!(alice.time(&id), 1, "{what}");
+        assert_eq!(time(&alice, &id), 1, "{what}");
     };
 
     let malformed = alice.post_raw(&observe, "{\"strings\": [");
@@ -1103,7 +953,7 @@ fn bad_input_is_rejected_exactly_and_changes_nothing() {
     assert_eq!(config.body["config"]["recall_threshold"], 0.1);
 
     // Vector dimension mismatch (Decision D8): 400 with upstream's detail object.
-    let vectors = alice.session("vectors");
+    let vectors = alice.create_session("vectors");
     alice
         .post(
             &format!("/sessions/{vectors}/observe"),
@@ -1132,13 +982,13 @@ fn bad_input_is_rejected_exactly_and_changes_nothing() {
         }}),
     );
     assert_eq!(
-        alice.time(&vectors),
+        time(&alice, &vectors),
         1,
         "the rejected observation did not tick"
     );
 
     // Learn on an empty STM.
-    let empty = alice.session("strict");
+    let empty = alice.create_session("strict");
     alice.post_empty(&format!("/sessions/{empty}/learn")).is(
         400,
         json!({"detail": "Cannot learn from empty STM", "code": "KATO_VALIDATION_ERROR"}),
@@ -1163,7 +1013,7 @@ fn learned_patterns_survive_a_restart_and_sessions_do_not() {
     let app = TestApp::start();
     let id = {
         let alice = Caller::new(&app, "alice");
-        let id = alice.session("durable");
+        let id = alice.create_session("durable");
         alice.observe(&id, &["beginning"]);
         alice.observe(&id, &["middle"]);
         alice.observe(&id, &["end"]);
@@ -1193,7 +1043,7 @@ fn learned_patterns_survive_a_restart_and_sessions_do_not() {
         .get("/sessions/count")
         .is(200, json!({"active_session_count": 0}));
     // A new session on the node predicts from the surviving pattern.
-    let fresh = alice.session("durable");
+    let fresh = alice.create_session("durable");
     alice.observe(&fresh, &["middle"]);
     alice.observe(&fresh, &["end"]);
     let predictions = alice.get(&format!("/sessions/{fresh}/predictions"));

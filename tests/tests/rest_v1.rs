@@ -3,155 +3,20 @@
 //! session and not the default one), per-caller default sessions (per subject; with auth
 //! disabled per legacy caller id), and an observe → learn → predictions walkthrough.
 
-use kato_e2e::reqwest::blocking::RequestBuilder;
 use kato_e2e::reqwest::Method;
-use kato_e2e::{token, TestApp};
+use kato_e2e::{invalid, send, session_not_found, Caller, TestApp};
 use serde_json::{json, Value};
 
-/// One HTTP answer: status, the headers we check, and the JSON body.
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    trace_id: String,
-    session_header: Option<String>,
-    body: Value,
-}
-
-fn send(request: RequestBuilder) -> Answer {
-    let response = request.send().expect("request");
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let status = response.status().as_u16();
-    let trace_id = header("x-trace-id").unwrap_or_default();
-    let session_header = header("x-session-id");
-    let text = response.text().expect("body");
-    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    Answer {
-        status,
-        trace_id,
-        session_header,
-        body,
-    }
-}
-
-impl Answer {
-    fn ok(&self) -> &Value {
-        assert_eq!(self.status, 200, "{:#}", self.body);
-        &self.body
-    }
-
-    /// The session the reply names in `X-Session-ID`.
-    fn session(&self) -> String {
-        self.session_header
-            .clone()
-            .unwrap_or_else(|| panic!("no X-Session-ID on {:#}", self.body))
-    }
-
-    /// Asserts the status and the whole body; `trace_id` (equal to the `X-Trace-ID` header)
-    /// is added to `expected` at the top level, or inside `error` for the session-not-found
-    /// shape.
-    fn is(&self, status: u16, expected: Value) -> &Self {
-        let mut expected = expected;
-        if let Some(object) = expected.as_object_mut() {
-            match object.get_mut("error").and_then(Value::as_object_mut) {
-                Some(error) => {
-                    error.insert("trace_id".into(), json!(self.trace_id));
-                }
-                None => {
-                    object.insert("trace_id".into(), json!(self.trace_id));
-                }
-            }
-        }
-        assert_eq!(self.status, status, "status of {:#}", self.body);
-        assert_eq!(self.body, expected);
-        self
-    }
-}
-
-/// A caller: a bearer token for one subject (or none), plus extra headers.
-struct Client<'a> {
-    app: &'a TestApp,
-    token: Option<String>,
-    headers: Vec<(String, String)>,
-}
-
-impl<'a> Client<'a> {
-    fn new(app: &'a TestApp, subject: &str) -> Self {
-        Self::with_claims(app, subject, json!({}))
-    }
-
-    fn with_claims(app: &'a TestApp, subject: &str, claims: Value) -> Self {
-        Client {
-            app,
-            token: Some(token(subject, &claims)),
-            headers: Vec::new(),
-        }
-    }
-
-    fn anonymous(app: &'a TestApp) -> Self {
-        Client {
-            app,
-            token: None,
-            headers: Vec::new(),
-        }
-    }
-
-    fn header(mut self, name: &str, value: &str) -> Self {
-        self.headers.push((name.to_string(), value.to_string()));
-        self
-    }
-
-    fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        let mut request = self.app.client().request(method, self.app.url(path));
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
-        }
-        for (name, value) in &self.headers {
-            request = request.header(name, value);
-        }
-        request
-    }
-
-    fn get(&self, path: &str) -> Answer {
-        send(self.request(Method::GET, path))
-    }
-
-    fn post(&self, path: &str, body: Value) -> Answer {
-        send(self.request(Method::POST, path).json(&body))
-    }
-
-    fn post_empty(&self, path: &str) -> Answer {
-        send(self.request(Method::POST, path))
-    }
-
-    /// `POST /observe` of strings; the reply.
-    fn observe(&self, strings: &[&str]) -> Answer {
-        self.post("/observe", json!({"strings": strings}))
-    }
-
-    /// The STM of a session, read through the v2 surface.
-    fn stm_of(&self, session: &str) -> Value {
-        self.get(&format!("/v2/sessions/{session}/stm")).ok()["stm"].clone()
-    }
-}
-
 fn live_sessions(app: &TestApp) -> u64 {
-    Client::new(app, "counter").get("/sessions/count").ok()["active_session_count"]
-        .as_u64()
-        .expect("count")
+    Caller::new(app, "counter").session_count()
 }
 
 #[test]
 fn observe_learn_predict_walkthrough() {
     let app = TestApp::start();
-    let alice = Client::new(&app, "alice");
+    let alice = Caller::new(&app, "alice");
 
-    let first = alice.observe(&["hello", "world"]);
+    let first = alice.observe_v1(&["hello", "world"]);
     let session = first.session();
     let body = first.ok().clone();
     let unique_id = body["unique_id"].as_str().expect("unique_id").to_string();
@@ -171,7 +36,7 @@ fn observe_learn_predict_walkthrough() {
             "auto_learned_pattern": null,
         })
     );
-    let second = alice.observe(&["foo", "bar"]);
+    let second = alice.observe_v1(&["foo", "bar"]);
     assert_eq!(second.session(), session, "the same default session");
     assert_eq!(second.ok()["stm_length"], 2);
     for path in ["/stm", "/short-term-memory"] {
@@ -197,7 +62,7 @@ fn observe_learn_predict_walkthrough() {
     );
     assert_eq!(alice.get("/stm").ok()["length"], 0);
 
-    alice.observe(&["hello", "world"]).ok();
+    alice.observe_v1(&["hello", "world"]).ok();
     for method in [Method::GET, Method::POST] {
         let predictions = send(alice.request(method, "/predictions?unique_id=u-1"));
         assert_eq!(predictions.session(), session);
@@ -221,7 +86,7 @@ fn observe_learn_predict_walkthrough() {
     assert_eq!(alice.get("/predictions").ok()["unique_id"], Value::Null);
 
     // The pattern and the session's data, through X-Session-ID.
-    let with_session = Client::new(&app, "alice").header("X-Session-ID", &session);
+    let with_session = Caller::new(&app, "alice").header("X-Session-ID", &session);
     let found = with_session.get(&format!("/pattern/{pattern}"));
     assert_eq!(found.session(), session);
     assert_eq!(
@@ -276,10 +141,10 @@ fn observe_learn_predict_walkthrough() {
 #[test]
 fn clears_observe_sequence_and_bad_input() {
     let app = TestApp::start();
-    let alice = Client::new(&app, "alice");
-    alice.observe(&["a"]).ok();
+    let alice = Caller::new(&app, "alice");
+    alice.observe_v1(&["a"]).ok();
     for path in ["/clear-stm", "/clear-short-term-memory"] {
-        alice.observe(&["a"]).ok();
+        alice.observe_v1(&["a"]).ok();
         assert_eq!(
             alice.post_empty(path).ok(),
             &json!({"status": "okay", "message": "stm-cleared"})
@@ -323,7 +188,7 @@ fn clears_observe_sequence_and_bad_input() {
         })
     );
     // Each batch starts from an empty STM (v1): the earlier observation is not in the pattern.
-    alice.observe(&["q"]).ok();
+    alice.observe_v1(&["q"]).ok();
     let again = alice
         .post(
             "/observe-sequence",
@@ -341,7 +206,7 @@ fn clears_observe_sequence_and_bad_input() {
     );
 
     // A learning sequence without the learn scope is refused before anything changes.
-    let observer = Client::with_claims(&app, "alice", json!({"scope": "observe"}));
+    let observer = Caller::with_claims(&app, "alice", json!({"scope": "observe"}));
     observer
         .post(
             "/observe-sequence",
@@ -354,24 +219,29 @@ fn clears_observe_sequence_and_bad_input() {
     assert_eq!(alice.get("/stm").ok()["stm"], json!([["x", "y"], ["z"]]));
 
     // Bad input: 422 naming the field, no session created, nothing changed.
-    let bob = Client::new(&app, "bob");
+    let bob = Caller::new(&app, "bob");
     let before = live_sessions(&app);
     bob.post("/observe", json!({"strings": [1]})).is(
         422,
-        json!({"detail": [{"type": "string_type", "loc": ["body", "strings", 0],
-                            "msg": "Input should be a valid string"}]}),
+        invalid(
+            "string_type",
+            json!(["body", "strings", 0]),
+            "Input should be a valid string",
+        ),
     );
     bob.post("/observe-sequence", json!({"learn_at_end": true}))
         .is(
             422,
-            json!({"detail": [{"type": "missing", "loc": ["body", "observations"],
-                            "msg": "Field required"}]}),
+            invalid("missing", json!(["body", "observations"]), "Field required"),
         );
     bob.post("/observe-sequence", json!({"observations": {}}))
         .is(
             422,
-            json!({"detail": [{"type": "list_type", "loc": ["body", "observations"],
-                            "msg": "Input should be a valid list"}]}),
+            invalid(
+                "list_type",
+                json!(["body", "observations"]),
+                "Input should be a valid list",
+            ),
         );
     bob.get("/stm?node_id=").ok();
     let after = live_sessions(&app);
@@ -379,8 +249,11 @@ fn clears_observe_sequence_and_bad_input() {
     let long = "n".repeat(300);
     bob.get(&format!("/stm?node_id={long}")).is(
         422,
-        json!({"detail": [{"type": "value_error", "loc": ["query", "node_id"],
-                            "msg": "at most 256 bytes"}]}),
+        invalid(
+            "value_error",
+            json!(["query", "node_id"]),
+            "at most 256 bytes",
+        ),
     );
     assert_eq!(live_sessions(&app), after);
 
@@ -396,7 +269,7 @@ fn clears_observe_sequence_and_bad_input() {
     let denied = alice.post_empty("/clear-all");
     assert_eq!(denied.status, 403, "{:#}", denied.body);
     assert_eq!(denied.body["code"], "KATO_FORBIDDEN");
-    let admin = Client::with_claims(&app, "alice", json!({"scope": "observe learn admin"}));
+    let admin = Caller::with_claims(&app, "alice", json!({"scope": "observe learn admin"}));
     for path in ["/clear-all", "/clear-all-memory"] {
         let cleared = admin.post_empty(path);
         assert_eq!(
@@ -409,14 +282,14 @@ fn clears_observe_sequence_and_bad_input() {
             &json!({"status": "okay", "message": "all-cleared"})
         );
     }
-    alice.observe(&["x", "y"]).ok();
+    alice.observe_v1(&["x", "y"]).ok();
     assert_eq!(
         alice.get("/predictions").ok()["count"],
         0,
         "the node was wiped"
     );
     // No token: 401.
-    let anonymous = Client::anonymous(&app).observe(&["a"]);
+    let anonymous = Caller::anonymous(&app).observe_v1(&["a"]);
     assert_eq!(anonymous.status, 401);
     assert_eq!(anonymous.body["code"], "KATO_UNAUTHORIZED");
 }
@@ -424,9 +297,9 @@ fn clears_observe_sequence_and_bad_input() {
 #[test]
 fn x_session_id_routes_to_that_session() {
     let app = TestApp::start();
-    let alice = Client::new(&app, "alice");
-    let bob = Client::new(&app, "bob");
-    let default = alice.observe(&["in-default"]).session();
+    let alice = Caller::new(&app, "alice");
+    let bob = Caller::new(&app, "bob");
+    let default = alice.observe_v1(&["in-default"]).session();
     let explicit = alice
         .post("/v2/sessions", json!({"node_id": "elsewhere"}))
         .ok()["session_id"]
@@ -439,13 +312,13 @@ fn x_session_id_routes_to_that_session() {
         .to_string();
 
     // Own session: the call lands there, not in the default session.
-    let routed = Client::new(&app, "alice").header("X-Session-ID", &explicit);
-    let observed = routed.observe(&["routed"]);
+    let routed = Caller::new(&app, "alice").header("X-Session-ID", &explicit);
+    let observed = routed.observe_v1(&["routed"]);
     assert_eq!(observed.session(), explicit);
     assert_eq!(observed.ok()["processor_id"], "elsewhere");
     assert_eq!(observed.ok()["session_id"], json!(explicit));
-    assert_eq!(alice.stm_of(&explicit), json!([["routed"]]));
-    assert_eq!(alice.stm_of(&default), json!([["in-default"]]));
+    assert_eq!(alice.stm_v2(&explicit), json!([["routed"]]));
+    assert_eq!(alice.stm_v2(&default), json!([["in-default"]]));
     assert_eq!(
         routed.get("/stm").ok(),
         &json!({"stm": [["routed"]], "session_id": explicit, "length": 1})
@@ -454,45 +327,35 @@ fn x_session_id_routes_to_that_session() {
         routed.post_empty("/clear-stm").ok()["message"],
         "stm-cleared"
     );
-    assert_eq!(alice.stm_of(&explicit), json!([]));
-    assert_eq!(alice.stm_of(&default), json!([["in-default"]]));
+    assert_eq!(alice.stm_v2(&explicit), json!([]));
+    assert_eq!(alice.stm_v2(&default), json!([["in-default"]]));
 
     // Unknown session: 404 in the upstream session-middleware shape, nothing created.
     let before = live_sessions(&app);
     let unknown = "session-00000000000000000000000000000000-1";
-    let lost = Client::new(&app, "alice").header("X-Session-ID", unknown);
+    let lost = Caller::new(&app, "alice").header("X-Session-ID", unknown);
     for answer in [
-        lost.observe(&["x"]),
+        lost.observe_v1(&["x"]),
         lost.get("/stm"),
         lost.post_empty("/learn"),
         lost.get("/predictions"),
         lost.get("/percept-data"),
         lost.get("/pattern/abc"),
     ] {
-        answer.is(
-            404,
-            json!({"error": {"code": "SESSION_NOT_FOUND",
-                             "message": format!("Session {unknown} not found or expired"),
-                             "session_id": unknown}}),
-        );
+        answer.is(404, session_not_found(unknown));
     }
-    Client::new(&app, "alice")
+    Caller::new(&app, "alice")
         .header("X-Session-ID", "not a session id")
         .get("/stm")
-        .is(
-            404,
-            json!({"error": {"code": "SESSION_NOT_FOUND",
-                             "message": "Session not a session id not found or expired",
-                             "session_id": "not a session id"}}),
-        );
+        .is(404, session_not_found("not a session id"));
     assert_eq!(live_sessions(&app), before);
 
     // Another subject's session: 403, nothing changed.
-    let intruder = Client::new(&app, "alice").header("X-Session-ID", &bobs);
+    let intruder = Caller::new(&app, "alice").header("X-Session-ID", &bobs);
     let forbidden = json!({"detail": format!("session {bobs} belongs to another subject"),
                            "code": "KATO_FORBIDDEN"});
     for answer in [
-        intruder.observe(&["x"]),
+        intruder.observe_v1(&["x"]),
         intruder.get("/stm"),
         intruder.post_empty("/clear-stm"),
         intruder.get("/predictions"),
@@ -501,21 +364,21 @@ fn x_session_id_routes_to_that_session() {
     ] {
         answer.is(403, forbidden.clone());
     }
-    assert_eq!(bob.stm_of(&bobs), json!([]));
+    assert_eq!(bob.stm_v2(&bobs), json!([]));
 
     // A token bound to one session (`sid`) uses it without the header.
-    let bound = Client::with_claims(&app, "alice", json!({"sid": explicit}));
-    assert_eq!(bound.observe(&["bound"]).session(), explicit);
-    assert_eq!(alice.stm_of(&explicit), json!([["bound"]]));
+    let bound = Caller::with_claims(&app, "alice", json!({"sid": explicit}));
+    assert_eq!(bound.observe_v1(&["bound"]).session(), explicit);
+    assert_eq!(alice.stm_v2(&explicit), json!([["bound"]]));
 }
 
 #[test]
 fn default_sessions_are_per_subject_and_node() {
     let app = TestApp::start();
-    let alice = Client::new(&app, "alice");
-    let bob = Client::new(&app, "bob");
-    let alices = alice.observe(&["a"]).session();
-    let bobs = bob.observe(&["b"]).session();
+    let alice = Caller::new(&app, "alice");
+    let bob = Caller::new(&app, "bob");
+    let alices = alice.observe_v1(&["a"]).session();
+    let bobs = bob.observe_v1(&["b"]).session();
     assert_ne!(alices, bobs);
     assert_eq!(alice.get("/stm").session(), alices);
     assert_eq!(alice.get("/stm").ok()["stm"], json!([["a"]]));
@@ -528,10 +391,10 @@ fn default_sessions_are_per_subject_and_node() {
         alice.get(&format!("/v2/sessions/{on_red}")).ok()["node_id"],
         "red"
     );
-    let by_header = Client::new(&app, "alice").header("x-node-id", "red");
+    let by_header = Caller::new(&app, "alice").header("x-node-id", "red");
     assert_eq!(by_header.get("/stm").session(), on_red);
-    let by_test_id = Client::new(&app, "alice").header("x-test-id", "t1");
-    let on_test = by_test_id.observe(&["t"]);
+    let by_test_id = Caller::new(&app, "alice").header("x-test-id", "t1");
+    let on_test = by_test_id.observe_v1(&["t"]);
     assert_eq!(on_test.ok()["processor_id"], "test_t1");
     assert_eq!(
         alice.get(&format!("/v2/sessions/{alices}")).ok()["node_id"],
@@ -553,8 +416,8 @@ fn default_sessions_expire_and_are_recreated() {
     let app = TestApp::builder()
         .env("KATO_SESSION_TTL_SECONDS", "1")
         .start();
-    let alice = Client::new(&app, "alice");
-    let first = alice.observe(&["a"]).session();
+    let alice = Caller::new(&app, "alice");
+    let first = alice.observe_v1(&["a"]).session();
     std::thread::sleep(std::time::Duration::from_millis(1500));
     let second = alice.get("/stm");
     assert_ne!(second.session(), first);
@@ -564,35 +427,35 @@ fn default_sessions_expire_and_are_recreated() {
 #[test]
 fn with_auth_disabled_default_sessions_are_keyed_by_legacy_ids() {
     let app = TestApp::builder().env("KATO_AUTH", "disabled").start();
-    let node_a = Client::anonymous(&app).header("x-node-id", "A");
-    let node_b = Client::anonymous(&app).header("x-node-id", "B");
-    let a = node_a.observe(&["a"]);
+    let node_a = Caller::anonymous(&app).header("x-node-id", "A");
+    let node_b = Caller::anonymous(&app).header("x-node-id", "B");
+    let a = node_a.observe_v1(&["a"]);
     assert_eq!(a.ok()["processor_id"], "A");
     let a = a.session();
-    let b = node_b.observe(&["b"]).session();
+    let b = node_b.observe_v1(&["b"]).session();
     assert_ne!(a, b);
     assert_eq!(node_a.get("/stm").session(), a);
     assert_eq!(node_a.get("/stm").ok()["stm"], json!([["a"]]));
     assert_eq!(node_b.get("/stm").ok()["stm"], json!([["b"]]));
 
     // `?processor_id=` keys (and names the node) like upstream's processor.
-    let processor = Client::anonymous(&app).observe(&["p"]);
+    let processor = Caller::anonymous(&app).observe_v1(&["p"]);
     let nobody = processor.session();
-    let by_processor = Client::anonymous(&app).get("/stm?processor_id=P");
+    let by_processor = Caller::anonymous(&app).get("/stm?processor_id=P");
     assert_ne!(by_processor.session(), nobody);
     assert_eq!(by_processor.ok()["stm"], json!([]));
     assert_eq!(
-        Client::anonymous(&app).get("/stm?processor_id=P").session(),
+        Caller::anonymous(&app).get("/stm?processor_id=P").session(),
         by_processor.session()
     );
     // Callers that send no id share the anonymous default session on `default`.
-    assert_eq!(Client::anonymous(&app).get("/stm").session(), nobody);
+    assert_eq!(Caller::anonymous(&app).get("/stm").session(), nobody);
     assert_eq!(
-        Client::anonymous(&app).get("/stm").ok()["stm"],
+        Caller::anonymous(&app).get("/stm").ok()["stm"],
         json!([["p"]])
     );
     // Everyone is `anonymous`, so X-Session-ID reaches any session.
-    let routed = Client::anonymous(&app).header("X-Session-ID", &a);
+    let routed = Caller::anonymous(&app).header("X-Session-ID", &a);
     assert_eq!(routed.get("/stm").ok()["stm"], json!([["a"]]));
     // clear-all needs no admin token when auth is off.
     assert_eq!(

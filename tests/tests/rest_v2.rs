@@ -3,136 +3,9 @@
 //! body `{"error":{code,message,details:{...,trace_id},timestamp},"status"}` on every failure,
 //! its trace id equal to the `X-Trace-ID` response header.
 
-use kato_e2e::reqwest::blocking::RequestBuilder;
 use kato_e2e::reqwest::Method;
-use kato_e2e::{token, TestApp};
+use kato_e2e::{send, Answer, Caller, TestApp};
 use serde_json::{json, Value};
-
-/// One HTTP answer: status, the headers we check, and the JSON body.
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    trace_id: String,
-    session_header: Option<String>,
-    body: Value,
-}
-
-fn send(request: RequestBuilder) -> Answer {
-    send_response(request.send().expect("request"))
-}
-
-fn send_response(response: kato_e2e::reqwest::blocking::Response) -> Answer {
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let status = response.status().as_u16();
-    let trace_id = header("x-trace-id").unwrap_or_default();
-    let session_header = header("x-session-id");
-    let text = response.text().expect("body");
-    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    Answer {
-        status,
-        trace_id,
-        session_header,
-        body,
-    }
-}
-
-impl Answer {
-    fn ok(&self) -> &Value {
-        assert_eq!(self.status, 200, "{:#}", self.body);
-        &self.body
-    }
-
-    /// Asserts a structured v2 error: status, code, message and details exactly (the trace id
-    /// is added to `details`: it must equal the `X-Trace-ID` header), and an RFC 3339 UTC
-    /// timestamp.
-    fn error(&self, status: u16, code: &str, message: &str, details: Value) -> &Self {
-        assert_eq!(self.status, status, "status of {:#}", self.body);
-        assert_eq!(self.trace_id.len(), 36, "a generated UUID trace id");
-        let timestamp = self.body["error"]["timestamp"]
-            .as_str()
-            .unwrap_or_else(|| panic!("timestamp in {:#}", self.body));
-        assert!(
-            timestamp.len() >= 20 && timestamp.ends_with('Z') && timestamp.as_bytes()[10] == b'T',
-            "RFC 3339 UTC: {timestamp}"
-        );
-        let mut details = details;
-        details
-            .as_object_mut()
-            .expect("details object")
-            .insert("trace_id".into(), json!(self.trace_id));
-        let expected = json!({
-            "error": {"code": code, "message": message, "details": details, "timestamp": timestamp},
-            "status": status,
-        });
-        assert_eq!(self.body, expected);
-        self
-    }
-}
-
-/// A caller with a token for one subject (or none).
-struct Client<'a> {
-    app: &'a TestApp,
-    token: Option<String>,
-}
-
-impl<'a> Client<'a> {
-    fn new(app: &'a TestApp, subject: &str) -> Self {
-        Client {
-            app,
-            token: Some(token(subject, &json!({}))),
-        }
-    }
-
-    fn anonymous(app: &'a TestApp) -> Self {
-        Client { app, token: None }
-    }
-
-    fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        let request = self.app.client().request(method, self.app.url(path));
-        match &self.token {
-            Some(token) => request.bearer_auth(token),
-            None => request,
-        }
-    }
-
-    fn get(&self, path: &str) -> Answer {
-        send(self.request(Method::GET, path))
-    }
-
-    fn delete(&self, path: &str) -> Answer {
-        send(self.request(Method::DELETE, path))
-    }
-
-    fn post(&self, path: &str, body: Value) -> Answer {
-        send(self.request(Method::POST, path).json(&body))
-    }
-
-    fn post_empty(&self, path: &str) -> Answer {
-        send(self.request(Method::POST, path))
-    }
-
-    fn create(&self, node: &str) -> String {
-        self.post("/v2/sessions", json!({"node_id": node})).ok()["session_id"]
-            .as_str()
-            .expect("session_id")
-            .to_string()
-    }
-
-    fn observe(&self, session: &str, strings: &[&str]) -> Value {
-        self.post(
-            &format!("/v2/sessions/{session}/observe"),
-            json!({"strings": strings}),
-        )
-        .ok()
-        .clone()
-    }
-}
 
 /// The effective default config of a new session (API.md §1.4).
 fn default_config() -> Value {
@@ -173,7 +46,7 @@ fn is_session_id(id: &str) -> bool {
 #[test]
 fn sessions_are_created_read_extended_and_deleted() {
     let app = TestApp::start();
-    let alice = Client::new(&app, "alice");
+    let alice = Caller::new(&app, "alice");
 
     let created = alice.post(
         "/v2/sessions",
@@ -208,7 +81,7 @@ fn sessions_are_created_read_extended_and_deleted() {
     );
 
     // HEAD semantics: the same subject and node get a new session every time.
-    let again = alice.create("v2-node");
+    let again = alice.create_session_v2("v2-node");
     assert_ne!(again, id);
     // The v2-era `user_id` is accepted; `node_id` wins when both are sent.
     let by_user = alice.post("/v2/sessions", json!({"user_id": "legacy-user"}));
@@ -245,13 +118,13 @@ fn sessions_are_created_read_extended_and_deleted() {
         deleted.ok(),
         &json!({"status": "deleted", "session_id": id})
     );
-    alice.delete(&format!("/v2/sessions/{id}")).error(
+    alice.delete(&format!("/v2/sessions/{id}")).is_v2_error(
         404,
         "KATO_SESSION_NOT_FOUND",
         &format!("Session {id} not found or expired"),
         json!({"session_id": id}),
     );
-    alice.get(&format!("/v2/sessions/{id}")).error(
+    alice.get(&format!("/v2/sessions/{id}")).is_v2_error(
         404,
         "KATO_SESSION_NOT_FOUND",
         &format!("Session {id} not found or expired"),
@@ -262,8 +135,8 @@ fn sessions_are_created_read_extended_and_deleted() {
 #[test]
 fn observe_learn_and_predict_in_a_session() {
     let app = TestApp::start();
-    let alice = Client::new(&app, "alice");
-    let id = alice.create("walkthrough");
+    let alice = Caller::new(&app, "alice");
+    let id = alice.create_session_v2("walkthrough");
 
     let first = alice.post(
         &format!("/v2/sessions/{id}/observe"),
@@ -288,7 +161,7 @@ fn observe_learn_and_predict_in_a_session() {
             "auto_learned_pattern": null,
         })
     );
-    assert_eq!(alice.observe(&id, &["foo", "bar"])["stm_length"], 2);
+    assert_eq!(alice.observe_v2(&id, &["foo", "bar"])["stm_length"], 2);
     assert_eq!(
         alice.get(&format!("/v2/sessions/{id}/stm")).ok(),
         &json!({"stm": [["hello", "world"], ["bar", "foo"]], "session_id": id, "length": 2})
@@ -318,7 +191,7 @@ fn observe_learn_and_predict_in_a_session() {
         0
     );
 
-    alice.observe(&id, &["hello", "world"]);
+    alice.observe_v2(&id, &["hello", "world"]);
     let predictions = alice
         .get(&format!("/v2/sessions/{id}/predictions"))
         .ok()
@@ -350,19 +223,21 @@ fn observe_learn_and_predict_in_a_session() {
         &json!({"stm": [], "session_id": id, "length": 0})
     );
     // An empty STM cannot be learned.
-    alice.post_empty(&format!("/v2/sessions/{id}/learn")).error(
-        400,
-        "KATO_VALIDATION_ERROR",
-        "Cannot learn from empty STM",
-        json!({}),
-    );
+    alice
+        .post_empty(&format!("/v2/sessions/{id}/learn"))
+        .is_v2_error(
+            400,
+            "KATO_VALIDATION_ERROR",
+            "Cannot learn from empty STM",
+            json!({}),
+        );
     // A second session of the node sees the pattern but has its own STM.
-    let other = alice.create("walkthrough");
+    let other = alice.create_session_v2("walkthrough");
     assert_eq!(
         alice.get(&format!("/v2/sessions/{other}/stm")).ok()["length"],
         0
     );
-    alice.observe(&other, &["hello", "world"]);
+    alice.observe_v2(&other, &["hello", "world"]);
     assert_eq!(
         alice.get(&format!("/v2/sessions/{other}/predictions")).ok()["count"],
         1
@@ -372,8 +247,8 @@ fn observe_learn_and_predict_in_a_session() {
 #[test]
 fn config_is_read_updated_and_validated() {
     let app = TestApp::start();
-    let alice = Client::new(&app, "alice");
-    let id = alice.create("config-node");
+    let alice = Caller::new(&app, "alice");
+    let id = alice.create_session_v2("config-node");
 
     assert_eq!(
         alice.get(&format!("/v2/sessions/{id}/config")).ok(),
@@ -407,7 +282,7 @@ fn config_is_read_updated_and_validated() {
             &format!("/v2/sessions/{id}/config"),
             json!({"persistence": 0, "recall_threshold": 0.9}),
         )
-        .error(
+        .is_v2_error(
             400,
             "KATO_VALIDATION_ERROR",
             "Configuration validation failed",
@@ -415,7 +290,7 @@ fn config_is_read_updated_and_validated() {
         );
     alice
         .post(&format!("/v2/sessions/{id}/config"), json!({"config": 5}))
-        .error(
+        .is_v2_error(
             400,
             "KATO_VALIDATION_ERROR",
             "config: Input should be a valid dictionary",
@@ -423,7 +298,7 @@ fn config_is_read_updated_and_validated() {
         );
     alice
         .post(&format!("/v2/sessions/{id}/config"), json!([1]))
-        .error(
+        .is_v2_error(
             400,
             "KATO_VALIDATION_ERROR",
             "body: Input should be a valid dictionary",
@@ -439,9 +314,9 @@ fn config_is_read_updated_and_validated() {
 #[test]
 fn every_error_is_structured_with_the_trace_id() {
     let app = TestApp::start();
-    let alice = Client::new(&app, "alice");
-    let bob = Client::new(&app, "bob");
-    let id = alice.create("errors");
+    let alice = Caller::new(&app, "alice");
+    let bob = Caller::new(&app, "bob");
+    let id = alice.create_session_v2("errors");
     let unknown = "session-00000000000000000000000000000000-1";
 
     // Unknown session on every route.
@@ -455,7 +330,7 @@ fn every_error_is_structured_with_the_trace_id() {
         (Method::GET, format!("/v2/sessions/{unknown}/config")),
         (Method::POST, format!("/v2/sessions/{unknown}/extend")),
     ] {
-        send(alice.request(method, &path)).error(
+        send(alice.request(method, &path)).is_v2_error(
             404,
             "KATO_SESSION_NOT_FOUND",
             &format!("Session {unknown} not found or expired"),
@@ -467,7 +342,7 @@ fn every_error_is_structured_with_the_trace_id() {
             &format!("/v2/sessions/{unknown}/observe"),
             json!({"strings": ["a"]}),
         )
-        .error(
+        .is_v2_error(
             404,
             "KATO_SESSION_NOT_FOUND",
             &format!("Session {unknown} not found or expired"),
@@ -486,13 +361,13 @@ fn every_error_is_structured_with_the_trace_id() {
         (Method::POST, format!("/v2/sessions/{id}/extend")),
         (Method::DELETE, format!("/v2/sessions/{id}")),
     ] {
-        send(bob.request(method, &path)).error(403, "KATO_FORBIDDEN", &forbidden, json!({}));
+        send(bob.request(method, &path)).is_v2_error(403, "KATO_FORBIDDEN", &forbidden, json!({}));
     }
     bob.post(
         &format!("/v2/sessions/{id}/observe"),
         json!({"strings": ["x"]}),
     )
-    .error(403, "KATO_FORBIDDEN", &forbidden, json!({}));
+    .is_v2_error(403, "KATO_FORBIDDEN", &forbidden, json!({}));
     assert_eq!(
         alice.get(&format!("/v2/sessions/{id}/stm")).ok()["length"],
         0
@@ -502,7 +377,7 @@ fn every_error_is_structured_with_the_trace_id() {
     let invalid = |body: Value, field: &str, message: &str| {
         alice
             .post(&format!("/v2/sessions/{id}/observe"), body)
-            .error(
+            .is_v2_error(
                 400,
                 "KATO_VALIDATION_ERROR",
                 &format!("{field}: {message}"),
@@ -530,7 +405,7 @@ fn every_error_is_structured_with_the_trace_id() {
         "Input should be a valid dictionary",
     );
     let create_invalid = |body: Value, field: &str, message: &str| {
-        alice.post("/v2/sessions", body).error(
+        alice.post("/v2/sessions", body).is_v2_error(
             400,
             "KATO_VALIDATION_ERROR",
             &format!("{field}: {message}"),
@@ -578,7 +453,7 @@ fn every_error_is_structured_with_the_trace_id() {
             "/v2/sessions",
             json!({"node_id": "n", "config": {"recall_threshold": 2}}),
         )
-        .error(
+        .is_v2_error(
             400,
             "KATO_VALIDATION_ERROR",
             "Configuration validation failed",
@@ -599,7 +474,7 @@ fn every_error_is_structured_with_the_trace_id() {
     );
     alice
         .post_empty(&format!("/v2/sessions/{id}/extend?ttl_seconds=soon"))
-        .error(
+        .is_v2_error(
             400,
             "KATO_VALIDATION_ERROR",
             "query.ttl_seconds: Input should be a valid integer",
@@ -607,7 +482,7 @@ fn every_error_is_structured_with_the_trace_id() {
         );
     alice
         .post_empty(&format!("/v2/sessions/{id}/extend?ttl_seconds=0"))
-        .error(
+        .is_v2_error(
             400,
             "KATO_VALIDATION_ERROR",
             "ttl_seconds: must be between 1 and 86400",
@@ -615,7 +490,7 @@ fn every_error_is_structured_with_the_trace_id() {
         );
 
     // Credentials.
-    let missing = Client::anonymous(&app).get(&format!("/v2/sessions/{id}"));
+    let missing = Caller::anonymous(&app).get(&format!("/v2/sessions/{id}"));
     assert_eq!(missing.status, 401);
     assert_eq!(missing.body["error"]["code"], "KATO_UNAUTHORIZED");
     assert_eq!(
@@ -627,11 +502,11 @@ fn every_error_is_structured_with_the_trace_id() {
     // Unknown routes and wrong methods under /v2.
     alice
         .get("/v2/no-such-thing")
-        .error(404, "KATO_NOT_FOUND", "Not Found", json!({}));
+        .is_v2_error(404, "KATO_NOT_FOUND", "Not Found", json!({}));
     alice
         .get(&format!("/v2/sessions/{id}/no-such-command"))
-        .error(404, "KATO_NOT_FOUND", "Not Found", json!({}));
-    alice.get(&format!("/v2/sessions/{id}/learn")).error(
+        .is_v2_error(404, "KATO_NOT_FOUND", "Not Found", json!({}));
+    alice.get(&format!("/v2/sessions/{id}/learn")).is_v2_error(
         405,
         "KATO_METHOD_NOT_ALLOWED",
         "Method Not Allowed",
@@ -651,9 +526,9 @@ fn every_error_is_structured_with_the_trace_id() {
 #[test]
 fn health_status_and_metrics_need_no_token() {
     let app = TestApp::start();
-    let alice = Client::new(&app, "alice");
-    alice.create("monitored");
-    let anonymous = Client::anonymous(&app);
+    let alice = Caller::new(&app, "alice");
+    alice.create_session_v2("monitored");
+    let anonymous = Caller::anonymous(&app);
 
     let health = anonymous.get("/v2/health").ok().clone();
     let status = health["status"].as_str().expect("status");
@@ -699,10 +574,10 @@ fn limits_scopes_and_expiry_are_structured_errors() {
         .env("KATO_MAX_SESSIONS", "3")
         .env("KATO_SESSION_SWEEP_SECONDS", "3600")
         .start();
-    let alice = Client::new(&app, "alice");
+    let alice = Caller::new(&app, "alice");
 
     // Over the per-session rate (burst 2, then 1/s): 429 with Retry-After, nothing applied.
-    let id = alice.create("limited");
+    let id = alice.create_session_v2("limited");
     let mut applied = Vec::new();
     let (retry_after, limited) = loop {
         let symbol = format!("s{}", applied.len());
@@ -716,7 +591,7 @@ fn limits_scopes_and_expiry_are_structured_errors() {
                 .to_str()
                 .expect("ascii")
                 .to_string();
-            break (retry_after, send_response(response));
+            break (retry_after, Answer::from_response(response));
         }
         assert_eq!(response.status(), 200);
         applied.push(vec![symbol]);
@@ -746,7 +621,7 @@ fn limits_scopes_and_expiry_are_structured_errors() {
             .header("content-type", "application/json")
             .body(format!("{{\"node_id\": \"{huge}\"}}")),
     );
-    too_large.error(
+    too_large.is_v2_error(
         413,
         "KATO_PAYLOAD_TOO_LARGE",
         "body larger than 1048576 bytes",
@@ -754,25 +629,19 @@ fn limits_scopes_and_expiry_are_structured_errors() {
     );
 
     // Scopes and the nodes claim.
-    let observer = Client {
-        app: &app,
-        token: Some(token("alice", &json!({"scope": "observe"}))),
-    };
+    let observer = Caller::with_claims(&app, "alice", json!({"scope": "observe"}));
     observer
         .post_empty(&format!("/v2/sessions/{id}/learn"))
-        .error(
+        .is_v2_error(
             403,
             "KATO_FORBIDDEN",
             "the credentials lack the 'learn' scope",
             json!({}),
         );
-    let red_only = Client {
-        app: &app,
-        token: Some(token("alice", &json!({"nodes": ["red"]}))),
-    };
+    let red_only = Caller::with_claims(&app, "alice", json!({"nodes": ["red"]}));
     red_only
         .post("/v2/sessions", json!({"node_id": "blue"}))
-        .error(
+        .is_v2_error(
             403,
             "KATO_FORBIDDEN",
             "the credentials do not allow node blue",
@@ -790,13 +659,13 @@ fn limits_scopes_and_expiry_are_structured_errors() {
         .expect("id")
         .to_string();
     std::thread::sleep(std::time::Duration::from_millis(1300));
-    alice.get(&format!("/v2/sessions/{short}/stm")).error(
+    alice.get(&format!("/v2/sessions/{short}/stm")).is_v2_error(
         404,
         "KATO_SESSION_EXPIRED",
         &format!("Session {short} not found or expired"),
         json!({"session_id": short}),
     );
-    alice.get(&format!("/v2/sessions/{short}")).error(
+    alice.get(&format!("/v2/sessions/{short}")).is_v2_error(
         404,
         "KATO_SESSION_NOT_FOUND",
         &format!("Session {short} not found or expired"),
@@ -804,11 +673,11 @@ fn limits_scopes_and_expiry_are_structured_errors() {
     );
 
     // Capacity: at most 3 live sessions.
-    alice.create("full");
-    alice.create("full");
+    alice.create_session_v2("full");
+    alice.create_session_v2("full");
     alice
         .post("/v2/sessions", json!({"node_id": "full"}))
-        .error(
+        .is_v2_error(
             503,
             "KATO_CAPACITY",
             "at most 3 sessions can be open on this server",

@@ -106,19 +106,6 @@ fn wait_for_series(app: &TestApp, series: &str) -> Value {
     }
 }
 
-fn create_session(app: &TestApp, subject: &str, node: &str) -> String {
-    let response = app
-        .as_user(Method::POST, "/sessions", subject)
-        .json(&json!({"node_id": node}))
-        .send()
-        .expect("create");
-    assert_eq!(response.status(), 200);
-    json_of(response)["session_id"]
-        .as_str()
-        .expect("session_id")
-        .to_string()
-}
-
 fn observe(app: &TestApp, subject: &str, session: &str, symbol: &str) -> Response {
     app.as_user(
         Method::POST,
@@ -128,15 +115,6 @@ fn observe(app: &TestApp, subject: &str, session: &str, symbol: &str) -> Respons
     .json(&json!({"strings": [symbol]}))
     .send()
     .expect("observe")
-}
-
-fn stm(app: &TestApp, subject: &str, session: &str) -> Value {
-    let response = app
-        .as_user(Method::GET, &format!("/sessions/{session}/stm"), subject)
-        .send()
-        .expect("stm");
-    assert_eq!(response.status(), 200);
-    json_of(response)["stm"].clone()
 }
 
 #[test]
@@ -432,7 +410,7 @@ fn prometheus_scrape_parses_and_counters_move_with_traffic() {
 fn engine_metrics_follow_session_traffic() {
     let app = start();
     let before = scrape(&app);
-    let session = create_session(&app, "alice", "telemetry-engine");
+    let session = app.caller("alice").create_session("telemetry-engine");
     for symbol in ["a", "b"] {
         assert_eq!(observe(&app, "alice", &session, symbol).status(), 200);
     }
@@ -711,7 +689,7 @@ fn over_the_session_rate_limit_is_429_with_retry_after_and_nothing_applied() {
         .env("KATO_RATE_SESSION_PER_SECOND", "1")
         .env("KATO_RATE_SESSION_BURST", "2")
         .start();
-    let session = create_session(&app, "alice", "telemetry-rate");
+    let session = app.caller("alice").create_session("telemetry-rate");
     let statuses: Vec<Response> = ["a", "b", "c"]
         .iter()
         .map(|symbol| observe(&app, "alice", &session, symbol))
@@ -726,7 +704,7 @@ fn over_the_session_rate_limit_is_429_with_retry_after_and_nothing_applied() {
         .parse()
         .expect("whole seconds");
     assert!((1..=2).contains(&retry_after), "{retry_after}");
-    assert_eq!(stm(&app, "alice", &session), json!([["a"], ["b"]]));
+    assert_eq!(app.caller("alice").stm(&session), json!([["a"], ["b"]]));
     let after = scrape(&app);
     assert_eq!(
         value(&after, "kato_rate_limited_total", &[("scope", "session")]),
@@ -741,18 +719,18 @@ fn over_the_subject_rate_limit_is_429_across_sessions() {
         .env("KATO_RATE_SUBJECT_PER_SECOND", "1")
         .env("KATO_RATE_SUBJECT_BURST", "2")
         .start();
-    let one = create_session(&app, "bob", "telemetry-subject");
-    let two = create_session(&app, "bob", "telemetry-subject");
+    let one = app.caller("bob").create_session("telemetry-subject");
+    let two = app.caller("bob").create_session("telemetry-subject");
     assert_eq!(observe(&app, "bob", &one, "a").status(), 200);
     assert_eq!(observe(&app, "bob", &two, "b").status(), 200);
     let limited = observe(&app, "bob", &one, "c");
     assert_eq!(limited.status(), 429);
     assert!(limited.headers().contains_key(header::RETRY_AFTER));
     // Another subject is not affected.
-    let other = create_session(&app, "carol", "telemetry-subject");
+    let other = app.caller("carol").create_session("telemetry-subject");
     assert_eq!(observe(&app, "carol", &other, "x").status(), 200);
-    assert_eq!(stm(&app, "bob", &one), json!([["a"]]));
-    assert_eq!(stm(&app, "bob", &two), json!([["b"]]));
+    assert_eq!(app.caller("bob").stm(&one), json!([["a"]]));
+    assert_eq!(app.caller("bob").stm(&two), json!([["b"]]));
     assert_eq!(
         value(
             &scrape(&app),
@@ -768,7 +746,7 @@ fn an_oversized_body_is_413_and_nothing_is_applied() {
     let app = TestApp::builder()
         .env("KATO_MAX_BODY_BYTES", "1024")
         .start();
-    let session = create_session(&app, "alice", "telemetry-body");
+    let session = app.caller("alice").create_session("telemetry-body");
     let big = serde_json::to_vec(&json!({"strings": ["x".repeat(2000)]})).expect("body");
     let path = format!("/sessions/{session}/observe");
     let sized = app
@@ -790,6 +768,6 @@ fn an_oversized_body_is_413_and_nothing_is_applied() {
         .send()
         .expect("observe");
     assert_eq!(chunked.status(), 413);
-    assert_eq!(stm(&app, "alice", &session), json!([]));
+    assert_eq!(app.caller("alice").stm(&session), json!([]));
     assert_eq!(value(&scrape(&app), "kato_observations_total", &[]), 0.0);
 }
