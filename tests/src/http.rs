@@ -109,6 +109,37 @@ impl Answer {
         assert_eq!(self.body, expected);
         self
     }
+
+    /// Asserts the v2 404 for a session that is gone (`code`: `KATO_SESSION_NOT_FOUND` or
+    /// `KATO_SESSION_EXPIRED`), via [`Answer::is_v2_error`].
+    pub fn is_v2_session_gone(&self, code: &str, id: &str) -> &Self {
+        self.is_v2_error(
+            404,
+            code,
+            &format!("Session {id} not found or expired"),
+            json!({"session_id": id}),
+        )
+    }
+}
+
+/// The `unique_id` of an observe reply; asserts it is `obs-` and 32 more characters.
+pub fn observation_id(body: &Value) -> String {
+    let unique_id = body["unique_id"].as_str().expect("unique_id").to_string();
+    assert!(
+        unique_id.starts_with("obs-") && unique_id.len() == 36,
+        "{unique_id}"
+    );
+    unique_id
+}
+
+/// The `pattern_name` of a learn reply; asserts it is `PTRN|` and a 40-character hash.
+pub fn pattern_name(body: &Value) -> String {
+    let pattern = body["pattern_name"].as_str().expect("name").to_string();
+    assert!(
+        pattern.starts_with("PTRN|") && pattern.len() == 45,
+        "{pattern}"
+    );
+    pattern
 }
 
 /// The upstream session middleware's 404 body for an unknown session (without the trace id,

@@ -12,7 +12,7 @@ use serde_json::Value;
 pub use reqwest;
 
 mod http;
-pub use http::{invalid, send, session_not_found, Answer, Caller};
+pub use http::{invalid, observation_id, pattern_name, send, session_not_found, Answer, Caller};
 
 /// Path of a freshly built `kato-server` binary. `KATO_SERVER_BIN` overrides it; otherwise the
 /// binary is built (once per test process) with the same cargo that runs the tests, so a test

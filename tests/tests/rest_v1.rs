@@ -4,7 +4,7 @@
 //! disabled per legacy caller id), and an observe → learn → predictions walkthrough.
 
 use kato_e2e::reqwest::Method;
-use kato_e2e::{invalid, send, session_not_found, Caller, TestApp};
+use kato_e2e::{invalid, observation_id, pattern_name, send, session_not_found, Caller, TestApp};
 use serde_json::{json, Value};
 
 fn live_sessions(app: &TestApp) -> u64 {
@@ -19,11 +19,7 @@ fn observe_learn_predict_walkthrough() {
     let first = alice.observe_v1(&["hello", "world"]);
     let session = first.session();
     let body = first.ok().clone();
-    let unique_id = body["unique_id"].as_str().expect("unique_id").to_string();
-    assert!(
-        unique_id.starts_with("obs-") && unique_id.len() == 36,
-        "{unique_id}"
-    );
+    let unique_id = observation_id(&body);
     assert_eq!(
         body,
         json!({
@@ -51,11 +47,7 @@ fn observe_learn_predict_walkthrough() {
     let learned = alice.post_empty("/learn");
     assert_eq!(learned.session(), session);
     let learned = learned.ok().clone();
-    let pattern = learned["pattern_name"].as_str().expect("name").to_string();
-    assert!(
-        pattern.starts_with("PTRN|") && pattern.len() == 45,
-        "{pattern}"
-    );
+    let pattern = pattern_name(&learned);
     assert_eq!(
         learned,
         json!({"status": "learned", "pattern_name": pattern, "processor_id": "default"})

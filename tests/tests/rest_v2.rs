@@ -4,7 +4,7 @@
 //! its trace id equal to the `X-Trace-ID` response header.
 
 use kato_e2e::reqwest::Method;
-use kato_e2e::{send, Answer, Caller, TestApp};
+use kato_e2e::{observation_id, pattern_name, send, Answer, Caller, TestApp};
 use serde_json::{json, Value};
 
 /// The effective default config of a new session (API.md §1.4).
@@ -118,18 +118,12 @@ fn sessions_are_created_read_extended_and_deleted() {
         deleted.ok(),
         &json!({"status": "deleted", "session_id": id})
     );
-    alice.delete(&format!("/v2/sessions/{id}")).is_v2_error(
-        404,
-        "KATO_SESSION_NOT_FOUND",
-        &format!("Session {id} not found or expired"),
-        json!({"session_id": id}),
-    );
-    alice.get(&format!("/v2/sessions/{id}")).is_v2_error(
-        404,
-        "KATO_SESSION_NOT_FOUND",
-        &format!("Session {id} not found or expired"),
-        json!({"session_id": id}),
-    );
+    alice
+        .delete(&format!("/v2/sessions/{id}"))
+        .is_v2_session_gone("KATO_SESSION_NOT_FOUND", &id);
+    alice
+        .get(&format!("/v2/sessions/{id}"))
+        .is_v2_session_gone("KATO_SESSION_NOT_FOUND", &id);
 }
 
 #[test]
@@ -144,11 +138,7 @@ fn observe_learn_and_predict_in_a_session() {
     );
     assert_eq!(first.session_header.as_deref(), Some(id.as_str()));
     let first = first.ok().clone();
-    let unique_id = first["unique_id"].as_str().expect("unique_id").to_string();
-    assert!(
-        unique_id.starts_with("obs-") && unique_id.len() == 36,
-        "{unique_id}"
-    );
+    let unique_id = observation_id(&first);
     assert_eq!(
         first,
         json!({
@@ -171,11 +161,7 @@ fn observe_learn_and_predict_in_a_session() {
         .post_empty(&format!("/v2/sessions/{id}/learn"))
         .ok()
         .clone();
-    let pattern = learned["pattern_name"].as_str().expect("name").to_string();
-    assert!(
-        pattern.starts_with("PTRN|") && pattern.len() == 45,
-        "{pattern}"
-    );
+    let pattern = pattern_name(&learned);
     assert_eq!(
         learned,
         json!({
@@ -330,24 +316,14 @@ fn every_error_is_structured_with_the_trace_id() {
         (Method::GET, format!("/v2/sessions/{unknown}/config")),
         (Method::POST, format!("/v2/sessions/{unknown}/extend")),
     ] {
-        send(alice.request(method, &path)).is_v2_error(
-            404,
-            "KATO_SESSION_NOT_FOUND",
-            &format!("Session {unknown} not found or expired"),
-            json!({"session_id": unknown}),
-        );
+        send(alice.request(method, &path)).is_v2_session_gone("KATO_SESSION_NOT_FOUND", unknown);
     }
     alice
         .post(
             &format!("/v2/sessions/{unknown}/observe"),
             json!({"strings": ["a"]}),
         )
-        .is_v2_error(
-            404,
-            "KATO_SESSION_NOT_FOUND",
-            &format!("Session {unknown} not found or expired"),
-            json!({"session_id": unknown}),
-        );
+        .is_v2_session_gone("KATO_SESSION_NOT_FOUND", unknown);
 
     // Another subject's session: 403 on every route, and nothing changes.
     let forbidden = format!("session {id} belongs to another subject");
@@ -659,18 +635,12 @@ fn limits_scopes_and_expiry_are_structured_errors() {
         .expect("id")
         .to_string();
     std::thread::sleep(std::time::Duration::from_millis(1300));
-    alice.get(&format!("/v2/sessions/{short}/stm")).is_v2_error(
-        404,
-        "KATO_SESSION_EXPIRED",
-        &format!("Session {short} not found or expired"),
-        json!({"session_id": short}),
-    );
-    alice.get(&format!("/v2/sessions/{short}")).is_v2_error(
-        404,
-        "KATO_SESSION_NOT_FOUND",
-        &format!("Session {short} not found or expired"),
-        json!({"session_id": short}),
-    );
+    alice
+        .get(&format!("/v2/sessions/{short}/stm"))
+        .is_v2_session_gone("KATO_SESSION_EXPIRED", &short);
+    alice
+        .get(&format!("/v2/sessions/{short}"))
+        .is_v2_session_gone("KATO_SESSION_NOT_FOUND", &short);
 
     // Capacity: at most 3 live sessions.
     alice.create_session_v2("full");
