@@ -124,22 +124,19 @@ impl Answer {
 
 /// The `unique_id` of an observe reply; asserts it is `obs-` and 32 more characters.
 pub fn observation_id(body: &Value) -> String {
-    let unique_id = body["unique_id"].as_str().expect("unique_id").to_string();
-    assert!(
-        unique_id.starts_with("obs-") && unique_id.len() == 36,
-        "{unique_id}"
-    );
-    unique_id
+    prefixed(body, "unique_id", "obs-", 36)
 }
 
 /// The `pattern_name` of a learn reply; asserts it is `PTRN|` and a 40-character hash.
 pub fn pattern_name(body: &Value) -> String {
-    let pattern = body["pattern_name"].as_str().expect("name").to_string();
-    assert!(
-        pattern.starts_with("PTRN|") && pattern.len() == 45,
-        "{pattern}"
-    );
-    pattern
+    prefixed(body, "pattern_name", "PTRN|", 45)
+}
+
+/// `body[key]` as a string; asserts it starts with `prefix` and is `len` bytes long.
+fn prefixed(body: &Value, key: &str, prefix: &str, len: usize) -> String {
+    let value = body[key].as_str().expect(key).to_string();
+    assert!(value.starts_with(prefix) && value.len() == len, "{value}");
+    value
 }
 
 /// The upstream session middleware's 404 body for an unknown session (without the trace id,

@@ -410,24 +410,13 @@ fn prometheus_scrape_parses_and_counters_move_with_traffic() {
 fn engine_metrics_follow_session_traffic() {
     let app = start();
     let before = scrape(&app);
-    let session = app.caller("alice").create_session("telemetry-engine");
+    let alice = app.caller("alice");
+    let session = alice.create_session("telemetry-engine");
     for symbol in ["a", "b"] {
         assert_eq!(observe(&app, "alice", &session, symbol).status(), 200);
     }
-    let predictions = app
-        .as_user(
-            Method::GET,
-            &format!("/sessions/{session}/predictions"),
-            "alice",
-        )
-        .send()
-        .expect("predictions");
-    assert_eq!(predictions.status(), 200);
-    let learn = app
-        .as_user(Method::POST, &format!("/sessions/{session}/learn"), "alice")
-        .send()
-        .expect("learn");
-    assert_eq!(learn.status(), 200);
+    alice.get(&format!("/sessions/{session}/predictions")).ok();
+    alice.post_empty(&format!("/sessions/{session}/learn")).ok();
     let during = scrape(&app);
     assert_eq!(value(&during, "kato_active_sessions", &[]), 1.0);
     assert_eq!(
@@ -439,11 +428,7 @@ fn engine_metrics_follow_session_traffic() {
         1.0,
         "one node log open"
     );
-    let delete = app
-        .as_user(Method::DELETE, &format!("/sessions/{session}"), "alice")
-        .send()
-        .expect("delete");
-    assert_eq!(delete.status(), 200);
+    alice.delete(&format!("/sessions/{session}")).ok();
     let after = scrape(&app);
     let delta = |metric: &str| value(&after, metric, &[]) - value(&before, metric, &[]);
     assert_eq!(delta("kato_sessions_created_total"), 1.0);
