@@ -4,10 +4,12 @@
 //! map the result. This module holds what the surfaces share: error rendering, trace ids, the
 //! authenticated-caller extractor and input validation.
 
+pub mod bodies;
 pub mod current;
 pub mod error;
 pub mod input;
 pub mod openapi;
+pub mod session_call;
 pub mod v1;
 pub mod v2;
 

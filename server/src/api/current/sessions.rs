@@ -9,24 +9,21 @@
 
 use std::time::SystemTime;
 
-use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
 use kato_protocol::ErrorCode;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
+use crate::api::bodies::{self, SequenceRequest};
 use crate::api::error::ApiErrorKind;
 use crate::api::input::{self, FieldError};
+use crate::api::session_call::{Failure, SessionCall};
 use crate::api::{ApiError, Caller};
 use crate::app::AppState;
 use crate::engine::config::ConfigError;
 use crate::engine::pyrepr::py_float_repr;
-use crate::engine::session::SequenceOptions;
 use crate::session::{ServiceError, SessionId, SessionInfo};
 use crate::store::NodeId;
-
-/// Response header naming the session a session-scoped response belongs to.
-pub const SESSION_ID_HEADER: HeaderName = HeaderName::from_static("x-session-id");
 
 /// `ttl_seconds` of `POST /sessions/{id}/extend` when the query omits it (as upstream).
 const DEFAULT_EXTEND_SECONDS: u64 = 3600;
@@ -87,14 +84,16 @@ fn live_session(state: &AppState, req: &HttpRequest, id: &str) -> Result<NodeId,
     ))
 }
 
-/// A response of a request that passed the middleware check: success or error, it carries
-/// `X-Session-ID` (API.md §1.1).
-fn tagged(id: &str, result: Result<HttpResponse, ApiError>) -> HttpResponse {
-    let mut response = result.unwrap_or_else(HttpResponse::from_error);
-    if let Ok(value) = HeaderValue::from_str(id) {
-        response.headers_mut().insert(SESSION_ID_HEADER, value);
-    }
-    response
+/// A command on `/sessions/{id}/...` that passed the middleware check, and the session's
+/// node. Its reply, success or error, carries `X-Session-ID` (API.md §1.1).
+fn open(
+    req: &HttpRequest,
+    state: &AppState,
+    path: web::Path<String>,
+) -> Result<(SessionCall, NodeId), ApiError> {
+    let id = path.into_inner();
+    let node = live_session(state, req, &id)?;
+    Ok((SessionCall::new(req, id, service_error, true), node))
 }
 
 fn ok(body: Value) -> HttpResponse {
@@ -322,14 +321,9 @@ async fn delete_session(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    live_session(&state, &req, &id)?;
-    let result = state
-        .sessions
-        .delete(&caller.0, &id)
-        .map(|()| ok(json!({"status": "deleted", "session_id": id})))
-        .map_err(|e| service_error(&req, e));
-    Ok(tagged(&id, result))
+    let (call, _) = open(&req, &state, path)?;
+    let result = state.sessions.delete(&caller.0, &call.id);
+    call.reply(result.map(|()| bodies::status("deleted", &call.id)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -342,15 +336,9 @@ async fn get_config(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    live_session(&state, &req, &id)?;
-    let result = state
-        .sessions
-        .config(&caller.0, &id)
-        .await
-        .map(|config| ok(json!({"session_id": id, "config": config})))
-        .map_err(|e| service_error(&req, e));
-    Ok(tagged(&id, result))
+    let (call, _) = open(&req, &state, path)?;
+    let result = state.sessions.config(&caller.0, &call.id).await;
+    call.reply(result.map(|config| bodies::session_config(&call.id, &config)))
 }
 
 /// `POST /sessions/{id}/config` (row 10): `{"config": {...}}` or the flat object.
@@ -361,30 +349,20 @@ async fn update_config(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    live_session(&state, &req, &id)?;
+    let (call, _) = open(&req, &state, path)?;
     let result = async {
         let body = json_body(&req, &state, payload).await?;
         if !body.is_object() {
-            return Err(ApiError::body(
-                &req,
-                "body",
-                "Input should be a valid dictionary",
-            ));
+            return Err(ApiError::body(&req, "body", "Input should be a valid dictionary").into());
         }
         state
             .sessions
-            .update_config(&caller.0, &id, body)
-            .await
-            .map_err(|e| service_error(&req, e))?;
-        Ok(ok(json!({
-            "status": "okay",
-            "message": "Configuration updated",
-            "session_id": id,
-        })))
+            .update_config(&caller.0, &call.id, body)
+            .await?;
+        Ok::<_, Failure>(bodies::config_updated(&call.id))
     }
     .await;
-    Ok(tagged(&id, result))
+    call.reply(result)
 }
 
 /// `POST /sessions/{id}/extend?ttl_seconds=N` (row 11): expiry := now + N (default 3600);
@@ -395,10 +373,8 @@ async fn extend(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    live_session(&state, &req, &id)?;
-    let result = extend_ttl(&req, &state, &caller, &id);
-    Ok(tagged(&id, result))
+    let (call, _) = open(&req, &state, path)?;
+    call.reply(extend_ttl(&req, &state, &caller, &call.id))
 }
 
 fn extend_ttl(
@@ -406,7 +382,7 @@ fn extend_ttl(
     state: &AppState,
     caller: &Caller,
     id: &str,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<Value, ApiError> {
     let query =
         web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
             .map_err(|e| ApiError::body(req, "query", e))?;
@@ -439,11 +415,7 @@ fn extend_ttl(
             }
             other => service_error(req, other),
         })?;
-    Ok(ok(json!({
-        "status": "extended",
-        "session_id": id,
-        "ttl_seconds": seconds,
-    })))
+    Ok(bodies::extended(id, seconds))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -458,30 +430,25 @@ async fn observe(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    let node = live_session(&state, &req, &id)?;
+    let (call, node) = open(&req, &state, path)?;
     let result = async {
         let body = json_body(&req, &state, payload).await?;
         let observation =
             input::observation(&body, &state.limits, "").map_err(|e| field_error(&req, e))?;
-        let unique_id = format!("obs-{}", uuid::Uuid::new_v4().simple());
+        let unique_id = bodies::observe_unique_id();
         let observed = state
             .sessions
-            .observe(&caller.0, &id, observation, unique_id)
-            .await
-            .map_err(|e| service_error(&req, e))?;
-        Ok(ok(json!({
-            "status": "okay",
-            "session_id": id,
-            "processor_id": node.as_str(),
-            "stm_length": observed.stm_length,
-            "time": observed.time,
-            "unique_id": observed.unique_id,
-            "auto_learned_pattern": observed.auto_learned_pattern,
-        })))
+            .observe(&caller.0, &call.id, observation, unique_id)
+            .await?;
+        Ok::<_, Failure>(bodies::observation_result(
+            "okay",
+            &call.id,
+            Some(node.as_str()),
+            &observed,
+        ))
     }
     .await;
-    Ok(tagged(&id, result))
+    call.reply(result)
 }
 
 /// `POST /sessions/{id}/observe-sequence` (row 13). Item ids: the client's `unique_id`, else
@@ -493,8 +460,7 @@ async fn observe_sequence(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    let node = live_session(&state, &req, &id)?;
+    let (call, node) = open(&req, &state, path)?;
     let result = async {
         let body = json_body(&req, &state, payload).await?;
         let object = body.as_object().ok_or_else(|| {
@@ -504,28 +470,19 @@ async fn observe_sequence(
                 "Input should be a valid dictionary or object to extract fields from",
             )
         })?;
-        let observations = input::observations(object.get("observations"), &state.limits)
-            .map_err(|e| field_error(&req, e))?;
-        let flag = |name: &str| input::flag(object, name).map_err(|e| field_error(&req, e));
-        let options = SequenceOptions {
-            learn_after_each: flag("learn_after_each")?,
-            learn_at_end: flag("learn_at_end")?,
-            clear_stm_between: flag("clear_stm_between")?,
-        };
-        let unique_ids = observations
-            .iter()
-            .map(|o| {
-                o.unique_id
-                    .clone()
-                    .unwrap_or_else(|| format!("seq-obs-{}", uuid::Uuid::new_v4().simple()))
-            })
-            .collect();
-        let processed = observations.len();
+        let request =
+            SequenceRequest::parse(object, &state.limits).map_err(|e| field_error(&req, e))?;
+        let processed = request.observations.len();
         let outcome = state
             .sessions
-            .observe_sequence(&caller.0, &id, observations, unique_ids, options)
-            .await
-            .map_err(|e| service_error(&req, e))?;
+            .observe_sequence(
+                &caller.0,
+                &call.id,
+                request.observations,
+                request.unique_ids,
+                request.options,
+            )
+            .await?;
         let results: Vec<Value> = outcome
             .results
             .iter()
@@ -540,7 +497,7 @@ async fn observe_sequence(
                 })
             })
             .collect();
-        Ok(ok(json!({
+        Ok::<_, Failure>(json!({
             "status": "completed",
             "processor_id": node.as_str(),
             "observations_processed": processed,
@@ -550,10 +507,10 @@ async fn observe_sequence(
             "auto_learned_patterns": outcome.auto_learned_patterns,
             "final_learned_pattern": outcome.final_learned_pattern,
             "isolated": outcome.isolated,
-        })))
+        }))
     }
     .await;
-    Ok(tagged(&id, result))
+    call.reply(result)
 }
 
 /// `GET /sessions/{id}/stm` (row 14).
@@ -563,42 +520,21 @@ async fn stm(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    live_session(&state, &req, &id)?;
-    let result = state
-        .sessions
-        .stm(&caller.0, &id)
-        .await
-        .map(|stm| ok(json!({"stm": stm, "session_id": id, "length": stm.len()})))
-        .map_err(|e| service_error(&req, e));
-    Ok(tagged(&id, result))
+    let (call, _) = open(&req, &state, path)?;
+    let result = state.sessions.stm(&caller.0, &call.id).await;
+    call.reply(result.map(|stm| bodies::stm(&stm, &call.id)))
 }
 
-/// `POST /sessions/{id}/learn` (row 15). The message counts the STM events left after the
-/// learn, as upstream HEAD's does (always 0: a learn empties the STM, ALGORITHM.md §2.3).
+/// `POST /sessions/{id}/learn` (row 15).
 async fn learn(
     req: HttpRequest,
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    live_session(&state, &req, &id)?;
-    let result = state
-        .sessions
-        .learn(&caller.0, &id)
-        .await
-        .map(|name| {
-            ok(json!({
-                "status": "learned",
-                "pattern_name": name,
-                "session_id": id,
-                "processor_id": null,
-                "message": format!("Learned pattern {name} from 0 events"),
-            }))
-        })
-        .map_err(|e| service_error(&req, e));
-    Ok(tagged(&id, result))
+    let (call, _) = open(&req, &state, path)?;
+    let result = state.sessions.learn(&caller.0, &call.id).await;
+    call.reply(result.map(|name| bodies::learned(&name, &call.id)))
 }
 
 /// `POST /sessions/{id}/finalize-training` (row 16).
@@ -608,28 +544,22 @@ async fn finalize_training(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    let node = live_session(&state, &req, &id)?;
-    let result = state
-        .sessions
-        .finalize_training(&caller.0, &id)
-        .await
-        .map(|(processed, millis)| {
-            let millis = (millis * 100.0).round() / 100.0;
-            ok(json!({
-                "status": "completed",
-                "patterns_processed": processed,
-                "time_ms": millis,
-                "session_id": id,
-                "node_id": node.as_str(),
-                "message": format!(
-                    "Computed Shannon entropy and TF vectors for {processed} patterns in {}ms",
-                    py_float_repr(millis)
-                ),
-            }))
+    let (call, node) = open(&req, &state, path)?;
+    let result = state.sessions.finalize_training(&caller.0, &call.id).await;
+    call.reply(result.map(|(processed, millis)| {
+        let millis = (millis * 100.0).round() / 100.0;
+        json!({
+            "status": "completed",
+            "patterns_processed": processed,
+            "time_ms": millis,
+            "session_id": call.id,
+            "node_id": node.as_str(),
+            "message": format!(
+                "Computed Shannon entropy and TF vectors for {processed} patterns in {}ms",
+                py_float_repr(millis)
+            ),
         })
-        .map_err(|e| service_error(&req, e));
-    Ok(tagged(&id, result))
+    }))
 }
 
 /// `POST /sessions/{id}/clear-stm` (row 17). Any body is ignored (never read).
@@ -639,15 +569,9 @@ async fn clear_stm(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    live_session(&state, &req, &id)?;
-    let result = state
-        .sessions
-        .clear_stm(&caller.0, &id)
-        .await
-        .map(|()| ok(json!({"status": "cleared", "session_id": id})))
-        .map_err(|e| service_error(&req, e));
-    Ok(tagged(&id, result))
+    let (call, _) = open(&req, &state, path)?;
+    let result = state.sessions.clear_stm(&caller.0, &call.id).await;
+    call.reply(result.map(|()| bodies::status("cleared", &call.id)))
 }
 
 /// `POST /sessions/{id}/clear-all` (row 18): wipes the node's knowledge base; needs the
@@ -658,15 +582,9 @@ async fn clear_all(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    live_session(&state, &req, &id)?;
-    let result = state
-        .sessions
-        .clear_all(&caller.0, &id)
-        .await
-        .map(|()| ok(json!({"status": "cleared", "session_id": id, "scope": "all"})))
-        .map_err(|e| service_error(&req, e));
-    Ok(tagged(&id, result))
+    let (call, _) = open(&req, &state, path)?;
+    let result = state.sessions.clear_all(&caller.0, &call.id).await;
+    call.reply(result.map(|()| json!({"status": "cleared", "session_id": call.id, "scope": "all"})))
 }
 
 /// `GET /sessions/{id}/predictions` (row 19), recomputed from the STM. `?unique_id=` ignored.
@@ -676,25 +594,9 @@ async fn predictions(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    live_session(&state, &req, &id)?;
-    let result = state
-        .sessions
-        .predictions(&caller.0, &id)
-        .await
-        .map(|set| {
-            ok(json!({
-                "predictions": set.predictions,
-                "future_potentials": set.future_potentials,
-                "session_id": id,
-                "processor_id": null,
-                "count": set.predictions.len(),
-                "time": null,
-                "unique_id": null,
-            }))
-        })
-        .map_err(|e| service_error(&req, e));
-    Ok(tagged(&id, result))
+    let (call, _) = open(&req, &state, path)?;
+    let result = state.sessions.predictions(&caller.0, &call.id).await;
+    call.reply(result.map(|set| bodies::predictions(&set, &call.id)))
 }
 
 /// `GET /sessions/{id}/percept-data` (row 20): `{}` before the first observe and after a
@@ -705,62 +607,31 @@ async fn percept_data(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    let node = live_session(&state, &req, &id)?;
+    let (call, node) = open(&req, &state, path)?;
     let result = state
         .sessions
-        .read(&caller.0, &id, |data| {
-            data.state
-                .percept_data
-                .as_ref()
-                .map_or_else(|| json!({}), |p| json!(p))
-        })
-        .await
-        .map(|percept| {
-            ok(json!({"percept_data": percept, "session_id": id, "node_id": node.as_str()}))
-        })
-        .map_err(|e| service_error(&req, e));
-    Ok(tagged(&id, result))
+        .read(&caller.0, &call.id, bodies::percept_data)
+        .await;
+    call.reply(result.map(
+        |percept| json!({"percept_data": percept, "session_id": call.id, "node_id": node.as_str()}),
+    ))
 }
 
-/// `GET /sessions/{id}/cognition-data` (row 21): the last observe's predictions, the averaged
-/// emotives, the STM flattened and as events, and the session time.
+/// `GET /sessions/{id}/cognition-data` (row 21), see [`bodies::cognition_data`].
 async fn cognition_data(
     req: HttpRequest,
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    let node = live_session(&state, &req, &id)?;
+    let (call, node) = open(&req, &state, path)?;
     let result = state
         .sessions
-        .read(&caller.0, &id, |data| {
-            let state = &data.state;
-            let symbols: Vec<&String> = state.stm.iter().flatten().collect();
-            let emotives = state
-                .percept_data
-                .as_ref()
-                .map_or_else(|| json!({}), |p| json!(p.emotives));
-            json!({
-                "predictions": state.predictions.predictions,
-                "emotives": emotives,
-                "symbols": symbols,
-                "command": "",
-                "metadata": {},
-                "path": [],
-                "strings": [],
-                "vectors": [],
-                "short_term_memory": state.stm,
-                "time": state.time,
-            })
-        })
-        .await
-        .map(|cognition| {
-            ok(json!({"cognition_data": cognition, "session_id": id, "node_id": node.as_str()}))
-        })
-        .map_err(|e| service_error(&req, e));
-    Ok(tagged(&id, result))
+        .read(&caller.0, &call.id, bodies::cognition_data)
+        .await;
+    call.reply(result.map(|cognition| {
+        json!({"cognition_data": cognition, "session_id": call.id, "node_id": node.as_str()})
+    }))
 }
 
 // ---------------------------------------------------------------------------------------------
