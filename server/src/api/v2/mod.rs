@@ -11,15 +11,11 @@
 mod monitoring;
 mod sessions;
 
-use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Serialize;
+use actix_web::{web, HttpRequest};
 
+use super::session_call::SessionCall;
 use super::ApiError;
 use crate::session::{ServiceError, SessionId};
-
-/// The session id header set on every session-scoped reply (as upstream).
-pub const SESSION_ID_HEADER: &str = "x-session-id";
 
 /// Registers the routes of this surface (under `/v2`). Unknown paths answer 404
 /// `KATO_NOT_FOUND` from this scope's default service; wrong methods answer 405
@@ -30,24 +26,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.default_service(web::to(super::error::not_found));
 }
 
-/// A client-supplied session id from the path: one that cannot name a session is "not found"
-/// without a lookup.
-fn session_id(req: &HttpRequest, raw: &str) -> Result<String, ApiError> {
+/// A command on `/v2/sessions/{id}...`: an id that cannot name a session is "not found"
+/// without a lookup. Success replies carry `X-Session-ID`; errors render as `ApiError` does.
+fn open(req: &HttpRequest, raw: &str) -> Result<SessionCall, ApiError> {
     if SessionId::is_plausible(raw) {
-        Ok(raw.to_string())
+        Ok(SessionCall::new(
+            req,
+            raw.to_string(),
+            ApiError::service,
+            false,
+        ))
     } else {
         let shown: String = raw.chars().take(64).collect();
         Err(ApiError::service(req, ServiceError::NotFound(shown)))
     }
-}
-
-/// 200 with a JSON body and the `X-Session-ID` header.
-fn session_reply(session_id: &str, body: &impl Serialize) -> HttpResponse {
-    let mut response = HttpResponse::Ok().json(body);
-    if let Ok(value) = HeaderValue::from_str(session_id) {
-        response
-            .headers_mut()
-            .insert(HeaderName::from_static(SESSION_ID_HEADER), value);
-    }
-    response
 }

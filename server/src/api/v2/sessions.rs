@@ -9,8 +9,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::{session_id, session_reply};
-use crate::api::{input, ApiError, Caller};
+use super::open;
+use crate::api::session_call::tag_session;
+use crate::api::{bodies, input, ApiError, Caller};
 use crate::app::AppState;
 use crate::session::SessionInfo;
 use crate::telemetry::rfc3339;
@@ -133,10 +134,8 @@ async fn create(
             request.ttl_seconds,
         )
         .map_err(|e| ApiError::service(&req, e))?;
-    Ok(session_reply(
-        &info.id,
-        &session_body(&info, info.ttl.as_secs()),
-    ))
+    let body = session_body(&info, info.ttl.as_secs());
+    Ok(tag_session(HttpResponse::Ok().json(body), &info.id))
 }
 
 /// `GET /v2/sessions/{id}`: `ttl_seconds` is the time left (the read itself slides it).
@@ -146,17 +145,16 @@ async fn get(
     Caller(principal): Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = session_id(&req, &path)?;
-    let info = state
-        .sessions
-        .info(&principal, &id)
-        .map_err(|e| ApiError::service(&req, e))?;
-    let remaining = info
-        .expires_at
-        .duration_since(SystemTime::now())
-        .map(|d| d.as_secs_f64().round() as u64)
-        .unwrap_or(0);
-    Ok(session_reply(&id, &session_body(&info, remaining)))
+    let call = open(&req, &path)?;
+    let result = state.sessions.info(&principal, &call.id).map(|info| {
+        let remaining = info
+            .expires_at
+            .duration_since(SystemTime::now())
+            .map(|d| d.as_secs_f64().round() as u64)
+            .unwrap_or(0);
+        session_body(&info, remaining)
+    });
+    call.reply(result)
 }
 
 async fn delete(
@@ -165,19 +163,14 @@ async fn delete(
     Caller(principal): Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = session_id(&req, &path)?;
-    state
-        .sessions
-        .delete(&principal, &id)
-        .map_err(|e| ApiError::service(&req, e))?;
-    Ok(session_reply(
-        &id,
-        &json!({"status": "deleted", "session_id": id}),
-    ))
+    let call = open(&req, &path)?;
+    let result = state.sessions.delete(&principal, &call.id);
+    call.reply(result.map(|()| bodies::status("deleted", &call.id)))
 }
 
 /// `POST .../observe`: strings, vectors, emotives and metadata; the server assigns the
-/// `unique_id` (as upstream's `/observe` does).
+/// `unique_id` (as upstream's `/observe` does). `processor_id` is the session's node, `null`
+/// for an unknown session (which the observe itself then reports).
 async fn observe(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -185,37 +178,23 @@ async fn observe(
     path: web::Path<String>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = session_id(&req, &path)?;
+    let call = open(&req, &path)?;
     let observation = input::observation(&body, &state.limits, "")
         .map_err(|e| ApiError::body(&req, &e.field, e.message))?;
-    let unique_id = format!("obs-{}", uuid::Uuid::new_v4().simple());
-    let node = node_of(&state, &id);
-    let observed = state
+    let node = state.sessions.owner_of(&call.id).map(|(_, node)| node);
+    let result = state
         .sessions
-        .observe(&principal, &id, observation, unique_id)
-        .await
-        .map_err(|e| ApiError::service(&req, e))?;
-    Ok(session_reply(
-        &id,
-        &json!({
-            "status": "ok",
-            "session_id": id,
-            "processor_id": node,
-            "stm_length": observed.stm_length,
-            "time": observed.time,
-            "unique_id": observed.unique_id,
-            "auto_learned_pattern": observed.auto_learned_pattern,
-        }),
-    ))
-}
-
-/// The session's node for `processor_id` (the v2-era owner field); `null` for an unknown
-/// session, which the command itself then reports.
-fn node_of(state: &AppState, id: &str) -> Value {
-    state
-        .sessions
-        .owner_of(id)
-        .map_or(Value::Null, |(_, node)| json!(node.as_str()))
+        .observe(
+            &principal,
+            &call.id,
+            observation,
+            bodies::observe_unique_id(),
+        )
+        .await;
+    call.reply(result.map(|observed| {
+        let node = node.as_ref().map(|n| n.as_str());
+        bodies::observation_result("ok", &call.id, node, &observed)
+    }))
 }
 
 async fn stm(
@@ -224,16 +203,9 @@ async fn stm(
     Caller(principal): Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = session_id(&req, &path)?;
-    let stm = state
-        .sessions
-        .stm(&principal, &id)
-        .await
-        .map_err(|e| ApiError::service(&req, e))?;
-    Ok(session_reply(
-        &id,
-        &json!({"stm": stm, "session_id": id, "length": stm.len()}),
-    ))
+    let call = open(&req, &path)?;
+    let result = state.sessions.stm(&principal, &call.id).await;
+    call.reply(result.map(|stm| bodies::stm(&stm, &call.id)))
 }
 
 /// `POST .../learn`: an empty STM is 400 `KATO_VALIDATION_ERROR` ("Cannot learn from empty
@@ -244,24 +216,9 @@ async fn learn(
     Caller(principal): Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = session_id(&req, &path)?;
-    let pattern_name = state
-        .sessions
-        .learn(&principal, &id)
-        .await
-        .map_err(|e| ApiError::service(&req, e))?;
-    // HEAD's message counts the STM after the learn, which a learn always empties.
-    let message = format!("Learned pattern {pattern_name} from 0 events");
-    Ok(session_reply(
-        &id,
-        &json!({
-            "status": "learned",
-            "pattern_name": pattern_name,
-            "session_id": id,
-            "processor_id": null,
-            "message": message,
-        }),
-    ))
+    let call = open(&req, &path)?;
+    let result = state.sessions.learn(&principal, &call.id).await;
+    call.reply(result.map(|name| bodies::learned(&name, &call.id)))
 }
 
 async fn clear_stm(
@@ -270,16 +227,9 @@ async fn clear_stm(
     Caller(principal): Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = session_id(&req, &path)?;
-    state
-        .sessions
-        .clear_stm(&principal, &id)
-        .await
-        .map_err(|e| ApiError::service(&req, e))?;
-    Ok(session_reply(
-        &id,
-        &json!({"status": "cleared", "session_id": id}),
-    ))
+    let call = open(&req, &path)?;
+    let result = state.sessions.clear_stm(&principal, &call.id).await;
+    call.reply(result.map(|()| bodies::status("cleared", &call.id)))
 }
 
 /// `GET .../predictions`: recomputed from the current STM, with `future_potentials` (HEAD's
@@ -290,24 +240,9 @@ async fn predictions(
     Caller(principal): Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = session_id(&req, &path)?;
-    let set = state
-        .sessions
-        .predictions(&principal, &id)
-        .await
-        .map_err(|e| ApiError::service(&req, e))?;
-    Ok(session_reply(
-        &id,
-        &json!({
-            "predictions": set.predictions,
-            "future_potentials": set.future_potentials,
-            "session_id": id,
-            "processor_id": null,
-            "count": set.predictions.len(),
-            "time": null,
-            "unique_id": null,
-        }),
-    ))
+    let call = open(&req, &path)?;
+    let result = state.sessions.predictions(&principal, &call.id).await;
+    call.reply(result.map(|set| bodies::predictions(&set, &call.id)))
 }
 
 async fn get_config(
@@ -316,16 +251,9 @@ async fn get_config(
     Caller(principal): Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = session_id(&req, &path)?;
-    let config = state
-        .sessions
-        .config(&principal, &id)
-        .await
-        .map_err(|e| ApiError::service(&req, e))?;
-    Ok(session_reply(
-        &id,
-        &json!({"session_id": id, "config": config}),
-    ))
+    let call = open(&req, &path)?;
+    let result = state.sessions.config(&principal, &call.id).await;
+    call.reply(result.map(|config| bodies::session_config(&call.id, &config)))
 }
 
 /// `POST .../config`: `{"config": {...}}` or the flat object, validated as on the current
@@ -337,34 +265,25 @@ async fn update_config(
     path: web::Path<String>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = session_id(&req, &path)?;
+    let call = open(&req, &path)?;
     let body = body.into_inner();
-    match body.as_object().map(|o| o.get("config")) {
-        None => {
-            return Err(ApiError::body(
-                &req,
-                "body",
-                "Input should be a valid dictionary",
-            ))
-        }
-        Some(Some(wrapped)) if !wrapped.is_object() => {
-            return Err(ApiError::body(
-                &req,
-                "config",
-                "Input should be a valid dictionary",
-            ))
-        }
-        Some(_) => {}
+    let not_an_object = match body.as_object().map(|o| o.get("config")) {
+        None => Some("body"),
+        Some(Some(wrapped)) if !wrapped.is_object() => Some("config"),
+        Some(_) => None,
+    };
+    if let Some(field) = not_an_object {
+        return Err(ApiError::body(
+            &req,
+            field,
+            "Input should be a valid dictionary",
+        ));
     }
-    state
+    let result = state
         .sessions
-        .update_config(&principal, &id, body)
-        .await
-        .map_err(|e| ApiError::service(&req, e))?;
-    Ok(session_reply(
-        &id,
-        &json!({"status": "okay", "message": "Configuration updated", "session_id": id}),
-    ))
+        .update_config(&principal, &call.id, body)
+        .await;
+    call.reply(result.map(|_| bodies::config_updated(&call.id)))
 }
 
 #[derive(Deserialize)]
@@ -381,19 +300,13 @@ async fn extend(
     path: web::Path<String>,
     query: web::Query<ExtendQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = session_id(&req, &path)?;
+    let call = open(&req, &path)?;
     let ttl_seconds = match query.ttl_seconds.as_deref() {
         None => DEFAULT_EXTEND_SECONDS,
         Some(raw) => raw.parse::<u64>().map_err(|_| {
             ApiError::body(&req, "query.ttl_seconds", "Input should be a valid integer")
         })?,
     };
-    let ttl_seconds = state
-        .sessions
-        .extend(&principal, &id, ttl_seconds)
-        .map_err(|e| ApiError::service(&req, e))?;
-    Ok(session_reply(
-        &id,
-        &json!({"status": "extended", "session_id": id, "ttl_seconds": ttl_seconds}),
-    ))
+    let result = state.sessions.extend(&principal, &call.id, ttl_seconds);
+    call.reply(result.map(|seconds| bodies::extended(&call.id, seconds)))
 }
