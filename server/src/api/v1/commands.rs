@@ -6,45 +6,30 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
-use super::routing::{resolve, LegacyQuery, Target};
-use super::SESSION_ID_HEADER;
+use super::routing::{resolve, LegacyQuery};
+use crate::api::bodies::{self, SequenceRequest};
 use crate::api::current::nodes::kb_id;
+use crate::api::session_call::SessionCall;
 use crate::api::{input, ApiError, Caller};
 use crate::app::AppState;
 use crate::auth::Scope;
-use crate::engine::kb::NodeKb;
 use crate::engine::predict::Prediction;
-use crate::engine::session::SequenceOptions;
 use crate::session::ServiceError;
 
-/// A reply of a request that reached a session: success or error, it names the session in
-/// `X-Session-ID`.
-fn tagged(target: &Target, result: Result<Value, ApiError>) -> HttpResponse {
-    let mut response = match result {
-        Ok(body) => HttpResponse::Ok().json(body),
-        Err(error) => actix_web::ResponseError::error_response(&error),
-    };
-    if let Ok(value) = HeaderValue::from_str(&target.session_id) {
-        response
-            .headers_mut()
-            .insert(HeaderName::from_static(SESSION_ID_HEADER), value);
-    }
-    response
-}
-
-/// Resolves the call's session (query, headers, default session).
-fn target(
+/// Resolves the call's session (query, headers, default session): the call, whose reply
+/// (success or error) names the session in `X-Session-ID`, the session's node and the query.
+fn open(
     req: &HttpRequest,
     state: &AppState,
     caller: &Caller,
-) -> Result<(Target, LegacyQuery), ApiError> {
+) -> Result<(SessionCall, String, LegacyQuery), ApiError> {
     let query = LegacyQuery::parse(req)?;
     let target = resolve(req, state, &caller.0, &query)?;
-    Ok((target, query))
+    let call = SessionCall::new(req, target.session_id, ApiError::service, true);
+    Ok((call, target.node, query))
 }
 
 /// v1 predictions: the prediction objects plus `pattern_name: "PTRN|<name>"`.
@@ -81,25 +66,19 @@ pub async fn observe(
 ) -> Result<HttpResponse, ApiError> {
     let observation = input::observation(&body, &state.limits, "")
         .map_err(|e| ApiError::body(&req, &e.field, e.message))?;
-    let (target, _) = target(&req, &state, &caller)?;
-    let unique_id = format!("obs-{}", uuid::Uuid::new_v4().simple());
+    let (call, node, _) = open(&req, &state, &caller)?;
     let result = state
         .sessions
-        .observe(&caller.0, &target.session_id, observation, unique_id)
-        .await
-        .map(|observed| {
-            json!({
-                "status": "okay",
-                "session_id": target.session_id,
-                "processor_id": target.node,
-                "stm_length": observed.stm_length,
-                "time": observed.time,
-                "unique_id": observed.unique_id,
-                "auto_learned_pattern": observed.auto_learned_pattern,
-            })
-        })
-        .map_err(|e| ApiError::service(&req, e));
-    Ok(tagged(&target, result))
+        .observe(
+            &caller.0,
+            &call.id,
+            observation,
+            bodies::observe_unique_id(),
+        )
+        .await;
+    call.reply(
+        result.map(|observed| bodies::observation_result("okay", &call.id, Some(&node), &observed)),
+    )
 }
 
 /// `GET /stm` and `GET /short-term-memory`: `{stm, session_id, length}`.
@@ -108,14 +87,9 @@ pub async fn stm(
     state: web::Data<AppState>,
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
-    let (target, _) = target(&req, &state, &caller)?;
-    let result = state
-        .sessions
-        .stm(&caller.0, &target.session_id)
-        .await
-        .map(|stm| json!({"stm": stm, "session_id": target.session_id, "length": stm.len()}))
-        .map_err(|e| ApiError::service(&req, e));
-    Ok(tagged(&target, result))
+    let (call, _, _) = open(&req, &state, &caller)?;
+    let result = state.sessions.stm(&caller.0, &call.id).await;
+    call.reply(result.map(|stm| bodies::stm(&stm, &call.id)))
 }
 
 /// `POST /learn`: `{status:"learned", pattern_name, processor_id}`. An empty STM is 400
@@ -125,16 +99,11 @@ pub async fn learn(
     state: web::Data<AppState>,
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
-    let (target, _) = target(&req, &state, &caller)?;
-    let result = state
-        .sessions
-        .learn(&caller.0, &target.session_id)
-        .await
-        .map(|pattern_name| {
-            json!({"status": "learned", "pattern_name": pattern_name, "processor_id": target.node})
-        })
-        .map_err(|e| ApiError::service(&req, e));
-    Ok(tagged(&target, result))
+    let (call, node, _) = open(&req, &state, &caller)?;
+    let result = state.sessions.learn(&caller.0, &call.id).await;
+    call.reply(result.map(|pattern_name| {
+        json!({"status": "learned", "pattern_name": pattern_name, "processor_id": node})
+    }))
 }
 
 /// `POST /clear-stm` and `/clear-short-term-memory`.
@@ -143,14 +112,9 @@ pub async fn clear_stm(
     state: web::Data<AppState>,
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
-    let (target, _) = target(&req, &state, &caller)?;
-    let result = state
-        .sessions
-        .clear_stm(&caller.0, &target.session_id)
-        .await
-        .map(|()| json!({"status": "okay", "message": "stm-cleared"}))
-        .map_err(|e| ApiError::service(&req, e));
-    Ok(tagged(&target, result))
+    let (call, _, _) = open(&req, &state, &caller)?;
+    let result = state.sessions.clear_stm(&caller.0, &call.id).await;
+    call.reply(result.map(|()| json!({"status": "okay", "message": "stm-cleared"})))
 }
 
 /// `POST /clear-all` and `/clear-all-memory`: the session's state and its node's whole
@@ -160,14 +124,9 @@ pub async fn clear_all(
     state: web::Data<AppState>,
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
-    let (target, _) = target(&req, &state, &caller)?;
-    let result = state
-        .sessions
-        .clear_all(&caller.0, &target.session_id)
-        .await
-        .map(|()| json!({"status": "okay", "message": "all-cleared"}))
-        .map_err(|e| ApiError::service(&req, e));
-    Ok(tagged(&target, result))
+    let (call, _, _) = open(&req, &state, &caller)?;
+    let result = state.sessions.clear_all(&caller.0, &call.id).await;
+    call.reply(result.map(|()| json!({"status": "okay", "message": "all-cleared"})))
 }
 
 /// `GET`/`POST /predictions?unique_id=`: `{predictions, count, processor_id, time, unique_id}`,
@@ -177,22 +136,17 @@ pub async fn predictions(
     state: web::Data<AppState>,
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
-    let (target, query) = target(&req, &state, &caller)?;
-    let result = state
-        .sessions
-        .predictions(&caller.0, &target.session_id)
-        .await
-        .map(|set| {
-            json!({
-                "predictions": with_pattern_names(&set.predictions),
-                "count": set.predictions.len(),
-                "processor_id": target.node,
-                "time": unix_seconds(),
-                "unique_id": query.unique_id,
-            })
+    let (call, node, query) = open(&req, &state, &caller)?;
+    let result = state.sessions.predictions(&caller.0, &call.id).await;
+    call.reply(result.map(|set| {
+        json!({
+            "predictions": with_pattern_names(&set.predictions),
+            "count": set.predictions.len(),
+            "processor_id": node,
+            "time": unix_seconds(),
+            "unique_id": query.unique_id,
         })
-        .map_err(|e| ApiError::service(&req, e));
-    Ok(tagged(&target, result))
+    }))
 }
 
 /// `POST /observe-sequence`: as v1, every batch starts from an empty STM (the session's STM
@@ -208,25 +162,10 @@ pub async fn observe_sequence(
     let object = body
         .as_object()
         .ok_or_else(|| ApiError::body(&req, "body", "Input should be a valid dictionary"))?;
-    let observations = input::observations(object.get("observations"), &state.limits)
+    let request = SequenceRequest::parse(object, &state.limits)
         .map_err(|e| ApiError::body(&req, &e.field, e.message))?;
-    let flag = |name: &str| {
-        input::flag(object, name).map_err(|e| ApiError::body(&req, &e.field, e.message))
-    };
-    let options = SequenceOptions {
-        learn_after_each: flag("learn_after_each")?,
-        learn_at_end: flag("learn_at_end")?,
-        clear_stm_between: flag("clear_stm_between")?,
-    };
-    let unique_ids: Vec<String> = observations
-        .iter()
-        .map(|o| {
-            o.unique_id
-                .clone()
-                .unwrap_or_else(|| format!("seq-obs-{}", uuid::Uuid::new_v4().simple()))
-        })
-        .collect();
     let principal = &caller.0;
+    let options = request.options;
     // The sequence's own scope check comes after the clear; refuse before changing anything.
     if (options.learn_after_each || options.learn_at_end) && !principal.has(Scope::Learn) {
         return Err(ApiError::service(
@@ -234,26 +173,32 @@ pub async fn observe_sequence(
             ServiceError::Forbidden("the credentials lack the 'learn' scope".into()),
         ));
     }
-    let (target, _) = target(&req, &state, &caller)?;
-    let id = &target.session_id;
+    let (call, node, _) = open(&req, &state, &caller)?;
+    let id = &call.id;
     let result = async {
         state.sessions.clear_stm(principal, id).await?;
         let outcome = state
             .sessions
-            .observe_sequence(principal, id, observations, unique_ids, options)
+            .observe_sequence(
+                principal,
+                id,
+                request.observations,
+                request.unique_ids,
+                options,
+            )
             .await?;
         let final_predictions = state.sessions.predictions(principal, id).await?;
         Ok::<_, ServiceError>((outcome, final_predictions))
     }
-    .await
-    .map(|(outcome, final_predictions)| {
+    .await;
+    call.reply(result.map(|(outcome, final_predictions)| {
         let individual_results: Vec<Value> = outcome
             .results
             .iter()
             .map(|item| {
                 json!({
                     "status": "okay",
-                    "processor_id": target.node,
+                    "processor_id": node,
                     "unique_id": item.observed.unique_id,
                     "time": item.observed.time,
                     "auto_learned_pattern": item.observed.auto_learned_pattern,
@@ -267,36 +212,18 @@ pub async fn observe_sequence(
             .collect();
         json!({
             "status": "okay",
-            "processor_id": target.node,
+            "processor_id": node,
             "observations_processed": outcome.results.len(),
             "patterns_learned": patterns_learned,
             "individual_results": individual_results,
             "final_predictions": with_pattern_names(&final_predictions.predictions),
         })
-    })
-    .map_err(|e| ApiError::service(&req, e));
-    Ok(tagged(&target, result))
-}
-
-/// HEAD's pattern result (API.md §1.2 row 23, same object as the current surface's): found,
-/// or `status: "error"` (still 200).
-fn pattern_result(kb: &NodeKb, pattern_id: &str) -> Value {
-    match kb.pattern_by_name(pattern_id) {
-        Some(pattern) => json!({"status": "okay", "pattern": {
-            "name": format!("PTRN|{}", pattern.hash),
-            "pattern_data": kb.pattern_events(pattern),
-            "length": pattern.length(),
-            "frequency": pattern.frequency,
-            "emotives": pattern.emotives,
-            "metadata": pattern.metadata,
-        }}),
-        None => json!({"status": "error", "message": format!("Pattern {pattern_id} not found")}),
-    }
+    }))
 }
 
 /// `GET /pattern/{id}` with `X-Session-ID`: the pattern in that session's node,
 /// `{pattern, node_id}` (v1's `{pattern}` plus HEAD's `node_id`, the node's kb_id as the
-/// current surface gives it).
+/// current surface gives it; the pattern object is the current surface's).
 pub async fn pattern(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -304,22 +231,20 @@ pub async fn pattern(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let pattern_id = path.into_inner();
-    let (target, _) = target(&req, &state, &caller)?;
+    let (call, node, _) = open(&req, &state, &caller)?;
     let principal = &caller.0;
     let result = async {
         // Ownership (403/404) and the TTL slide, as every session command.
-        let info = state.sessions.info(principal, &target.session_id)?;
+        let info = state.sessions.info(principal, &call.id)?;
         state
             .sessions
             .node_read(principal, info.node.as_str(), move |kb| {
-                pattern_result(kb, &pattern_id)
+                bodies::pattern_result(kb, &pattern_id)
             })
             .await
     }
-    .await
-    .map(|pattern| json!({"pattern": pattern, "node_id": kb_id(&target.node)}))
-    .map_err(|e| ApiError::service(&req, e));
-    Ok(tagged(&target, result))
+    .await;
+    call.reply(result.map(|pattern| json!({"pattern": pattern, "node_id": kb_id(&node)})))
 }
 
 /// `GET /percept-data` with `X-Session-ID`: `{percept_data, session_id, node_id}`, `{}`
@@ -329,21 +254,16 @@ pub async fn percept_data(
     state: web::Data<AppState>,
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
-    let (target, _) = target(&req, &state, &caller)?;
+    let (call, node, _) = open(&req, &state, &caller)?;
     let result = state
         .sessions
-        .read(&caller.0, &target.session_id, |data| {
-            data.state
-                .percept_data
-                .as_ref()
-                .map_or_else(|| json!({}), |p| json!(p))
-        })
-        .await
-        .map(|percept| {
-            json!({"percept_data": percept, "session_id": target.session_id, "node_id": target.node})
-        })
-        .map_err(|e| ApiError::service(&req, e));
-    Ok(tagged(&target, result))
+        .read(&caller.0, &call.id, bodies::percept_data)
+        .await;
+    call.reply(
+        result.map(
+            |percept| json!({"percept_data": percept, "session_id": call.id, "node_id": node}),
+        ),
+    )
 }
 
 /// `GET /cognition-data` with `X-Session-ID`: the session-level cognition data (API.md §1.2
@@ -353,33 +273,12 @@ pub async fn cognition_data(
     state: web::Data<AppState>,
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
-    let (target, _) = target(&req, &state, &caller)?;
+    let (call, node, _) = open(&req, &state, &caller)?;
     let result = state
         .sessions
-        .read(&caller.0, &target.session_id, |data| {
-            let session = &data.state;
-            let symbols: Vec<&String> = session.stm.iter().flatten().collect();
-            let emotives = session
-                .percept_data
-                .as_ref()
-                .map_or_else(|| json!({}), |p| json!(p.emotives));
-            json!({
-                "predictions": session.predictions.predictions,
-                "emotives": emotives,
-                "symbols": symbols,
-                "command": "",
-                "metadata": {},
-                "path": [],
-                "strings": [],
-                "vectors": [],
-                "short_term_memory": session.stm,
-                "time": session.time,
-            })
-        })
-        .await
-        .map(|cognition| {
-            json!({"cognition_data": cognition, "session_id": target.session_id, "node_id": target.node})
-        })
-        .map_err(|e| ApiError::service(&req, e));
-    Ok(tagged(&target, result))
+        .read(&caller.0, &call.id, bodies::cognition_data)
+        .await;
+    call.reply(result.map(
+        |cognition| json!({"cognition_data": cognition, "session_id": call.id, "node_id": node}),
+    ))
 }

@@ -19,10 +19,10 @@ use actix_web::{guard, web};
 pub use defaults::{DefaultSessions, DEFAULT_SESSIONS_CAPACITY};
 pub use routing::DEFAULT_NODE;
 
+// `X-Session-ID` routes a v1 call to a session; every v1 reply that reached one carries it.
+use super::session_call::SESSION_ID_HEADER;
 use super::Surface;
 
-/// Request header that routes a v1 call to a session; also set on every v1 reply.
-pub const SESSION_ID_HEADER: &str = "x-session-id";
 
 /// Registers the routes of this surface. Must run before the current surface's `configure`
 /// (see the module doc).
