@@ -7,9 +7,11 @@
 //! `/sessions/{id}/...` and `DELETE /sessions/{id}` before the body is validated; here that
 //! check runs right after authentication (a caller without credentials gets 401 first).
 
+use std::future::{ready, Ready};
 use std::time::SystemTime;
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use kato_protocol::ErrorCode;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
@@ -84,16 +86,35 @@ fn live_session(state: &AppState, req: &HttpRequest, id: &str) -> Result<NodeId,
     ))
 }
 
-/// A command on `/sessions/{id}/...` that passed the middleware check, and the session's
-/// node. Its reply, success or error, carries `X-Session-ID` (API.md §1.1).
-fn open(
-    req: &HttpRequest,
-    state: &AppState,
-    path: web::Path<String>,
-) -> Result<(SessionCall, NodeId), ApiError> {
-    let id = path.into_inner();
-    let node = live_session(state, req, &id)?;
-    Ok((SessionCall::new(req, id, service_error, true), node))
+/// A command on `/sessions/{id}/...`: the authenticated caller (401 first), then the
+/// middleware check, which yields the session's node. Its reply, success or error, carries
+/// `X-Session-ID` (API.md §1.1).
+struct Session {
+    call: SessionCall,
+    node: NodeId,
+    caller: Caller,
+}
+
+impl FromRequest for Session {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        ready(Session::open(req, payload))
+    }
+}
+
+impl Session {
+    fn open(req: &HttpRequest, payload: &mut Payload) -> Result<Self, ApiError> {
+        let caller = Caller::from_request(req, payload).into_inner()?;
+        let Some(state) = req.app_data::<web::Data<AppState>>() else {
+            return Err(ApiError::internal(req, "application state missing"));
+        };
+        let id = req.match_info().get("session_id").unwrap_or_default();
+        let node = live_session(state, req, id)?;
+        let call = SessionCall::new(req, id.to_string(), service_error, true);
+        Ok(Session { call, node, caller })
+    }
 }
 
 fn ok(body: Value) -> HttpResponse {
@@ -316,12 +337,13 @@ async fn get_session(
 
 /// `DELETE /sessions/{id}` (row 8).
 async fn delete_session(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<String>,
+    Session {
+        call,
+        node: _,
+        caller,
+    }: Session,
 ) -> Result<HttpResponse, ApiError> {
-    let (call, _) = open(&req, &state, path)?;
     let result = state.sessions.delete(&caller.0, &call.id);
     call.reply(result.map(|()| bodies::status("deleted", &call.id)))
 }
@@ -331,12 +353,13 @@ async fn delete_session(
 
 /// `GET /sessions/{id}/config` (row 9).
 async fn get_config(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<String>,
+    Session {
+        call,
+        node: _,
+        caller,
+    }: Session,
 ) -> Result<HttpResponse, ApiError> {
-    let (call, _) = open(&req, &state, path)?;
     let result = state.sessions.config(&caller.0, &call.id).await;
     call.reply(result.map(|config| bodies::session_config(&call.id, &config)))
 }
@@ -345,11 +368,13 @@ async fn get_config(
 async fn update_config(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<String>,
+    Session {
+        call,
+        node: _,
+        caller,
+    }: Session,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let (call, _) = open(&req, &state, path)?;
     let result = async {
         let body = json_body(&req, &state, payload).await?;
         if !body.is_object() {
@@ -370,10 +395,12 @@ async fn update_config(
 async fn extend(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<String>,
+    Session {
+        call,
+        node: _,
+        caller,
+    }: Session,
 ) -> Result<HttpResponse, ApiError> {
-    let (call, _) = open(&req, &state, path)?;
     call.reply(extend_ttl(&req, &state, &caller, &call.id))
 }
 
@@ -426,11 +453,9 @@ fn extend_ttl(
 async fn observe(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<String>,
+    Session { call, node, caller }: Session,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let (call, node) = open(&req, &state, path)?;
     let result = async {
         let body = json_body(&req, &state, payload).await?;
         let observation =
@@ -456,11 +481,9 @@ async fn observe(
 async fn observe_sequence(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<String>,
+    Session { call, node, caller }: Session,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let (call, node) = open(&req, &state, path)?;
     let result = async {
         let body = json_body(&req, &state, payload).await?;
         let object = body.as_object().ok_or_else(|| {
@@ -515,36 +538,35 @@ async fn observe_sequence(
 
 /// `GET /sessions/{id}/stm` (row 14).
 async fn stm(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<String>,
+    Session {
+        call,
+        node: _,
+        caller,
+    }: Session,
 ) -> Result<HttpResponse, ApiError> {
-    let (call, _) = open(&req, &state, path)?;
     let result = state.sessions.stm(&caller.0, &call.id).await;
     call.reply(result.map(|stm| bodies::stm(&stm, &call.id)))
 }
 
 /// `POST /sessions/{id}/learn` (row 15).
 async fn learn(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<String>,
+    Session {
+        call,
+        node: _,
+        caller,
+    }: Session,
 ) -> Result<HttpResponse, ApiError> {
-    let (call, _) = open(&req, &state, path)?;
     let result = state.sessions.learn(&caller.0, &call.id).await;
     call.reply(result.map(|name| bodies::learned(&name, &call.id)))
 }
 
 /// `POST /sessions/{id}/finalize-training` (row 16).
 async fn finalize_training(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<String>,
+    Session { call, node, caller }: Session,
 ) -> Result<HttpResponse, ApiError> {
-    let (call, node) = open(&req, &state, path)?;
     let result = state.sessions.finalize_training(&caller.0, &call.id).await;
     call.reply(result.map(|(processed, millis)| {
         let millis = (millis * 100.0).round() / 100.0;
@@ -564,12 +586,13 @@ async fn finalize_training(
 
 /// `POST /sessions/{id}/clear-stm` (row 17). Any body is ignored (never read).
 async fn clear_stm(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<String>,
+    Session {
+        call,
+        node: _,
+        caller,
+    }: Session,
 ) -> Result<HttpResponse, ApiError> {
-    let (call, _) = open(&req, &state, path)?;
     let result = state.sessions.clear_stm(&caller.0, &call.id).await;
     call.reply(result.map(|()| bodies::status("cleared", &call.id)))
 }
@@ -577,24 +600,26 @@ async fn clear_stm(
 /// `POST /sessions/{id}/clear-all` (row 18): wipes the node's knowledge base; needs the
 /// `admin` scope when auth is on.
 async fn clear_all(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<String>,
+    Session {
+        call,
+        node: _,
+        caller,
+    }: Session,
 ) -> Result<HttpResponse, ApiError> {
-    let (call, _) = open(&req, &state, path)?;
     let result = state.sessions.clear_all(&caller.0, &call.id).await;
     call.reply(result.map(|()| json!({"status": "cleared", "session_id": call.id, "scope": "all"})))
 }
 
 /// `GET /sessions/{id}/predictions` (row 19), recomputed from the STM. `?unique_id=` ignored.
 async fn predictions(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<String>,
+    Session {
+        call,
+        node: _,
+        caller,
+    }: Session,
 ) -> Result<HttpResponse, ApiError> {
-    let (call, _) = open(&req, &state, path)?;
     let result = state.sessions.predictions(&caller.0, &call.id).await;
     call.reply(result.map(|set| bodies::predictions(&set, &call.id)))
 }
@@ -602,12 +627,9 @@ async fn predictions(
 /// `GET /sessions/{id}/percept-data` (row 20): `{}` before the first observe and after a
 /// clear.
 async fn percept_data(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<String>,
+    Session { call, node, caller }: Session,
 ) -> Result<HttpResponse, ApiError> {
-    let (call, node) = open(&req, &state, path)?;
     let result = state
         .sessions
         .read(&caller.0, &call.id, bodies::percept_data)
@@ -619,12 +641,9 @@ async fn percept_data(
 
 /// `GET /sessions/{id}/cognition-data` (row 21), see [`bodies::cognition_data`].
 async fn cognition_data(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<String>,
+    Session { call, node, caller }: Session,
 ) -> Result<HttpResponse, ApiError> {
-    let (call, node) = open(&req, &state, path)?;
     let result = state
         .sessions
         .read(&caller.0, &call.id, bodies::cognition_data)
