@@ -338,11 +338,7 @@ async fn get_session(
 /// `DELETE /sessions/{id}` (row 8).
 async fn delete_session(
     state: web::Data<AppState>,
-    Session {
-        call,
-        node: _,
-        caller,
-    }: Session,
+    Session { call, caller, .. }: Session,
 ) -> Result<HttpResponse, ApiError> {
     let result = state.sessions.delete(&caller.0, &call.id);
     call.reply(result.map(|()| bodies::status("deleted", &call.id)))
@@ -354,11 +350,7 @@ async fn delete_session(
 /// `GET /sessions/{id}/config` (row 9).
 async fn get_config(
     state: web::Data<AppState>,
-    Session {
-        call,
-        node: _,
-        caller,
-    }: Session,
+    Session { call, caller, .. }: Session,
 ) -> Result<HttpResponse, ApiError> {
     let result = state.sessions.config(&caller.0, &call.id).await;
     call.reply(result.map(|config| bodies::session_config(&call.id, &config)))
@@ -368,11 +360,7 @@ async fn get_config(
 async fn update_config(
     req: HttpRequest,
     state: web::Data<AppState>,
-    Session {
-        call,
-        node: _,
-        caller,
-    }: Session,
+    Session { call, caller, .. }: Session,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let result = async {
@@ -395,11 +383,7 @@ async fn update_config(
 async fn extend(
     req: HttpRequest,
     state: web::Data<AppState>,
-    Session {
-        call,
-        node: _,
-        caller,
-    }: Session,
+    Session { call, caller, .. }: Session,
 ) -> Result<HttpResponse, ApiError> {
     call.reply(extend_ttl(&req, &state, &caller, &call.id))
 }
@@ -539,11 +523,7 @@ async fn observe_sequence(
 /// `GET /sessions/{id}/stm` (row 14).
 async fn stm(
     state: web::Data<AppState>,
-    Session {
-        call,
-        node: _,
-        caller,
-    }: Session,
+    Session { call, caller, .. }: Session,
 ) -> Result<HttpResponse, ApiError> {
     let result = state.sessions.stm(&caller.0, &call.id).await;
     call.reply(result.map(|stm| bodies::stm(&stm, &call.id)))
@@ -552,11 +532,7 @@ async fn stm(
 /// `POST /sessions/{id}/learn` (row 15).
 async fn learn(
     state: web::Data<AppState>,
-    Session {
-        call,
-        node: _,
-        caller,
-    }: Session,
+    Session { call, caller, .. }: Session,
 ) -> Result<HttpResponse, ApiError> {
     let result = state.sessions.learn(&caller.0, &call.id).await;
     call.reply(result.map(|name| bodies::learned(&name, &call.id)))
@@ -587,11 +563,7 @@ async fn finalize_training(
 /// `POST /sessions/{id}/clear-stm` (row 17). Any body is ignored (never read).
 async fn clear_stm(
     state: web::Data<AppState>,
-    Session {
-        call,
-        node: _,
-        caller,
-    }: Session,
+    Session { call, caller, .. }: Session,
 ) -> Result<HttpResponse, ApiError> {
     let result = state.sessions.clear_stm(&caller.0, &call.id).await;
     call.reply(result.map(|()| bodies::status("cleared", &call.id)))
@@ -601,11 +573,7 @@ async fn clear_stm(
 /// `admin` scope when auth is on.
 async fn clear_all(
     state: web::Data<AppState>,
-    Session {
-        call,
-        node: _,
-        caller,
-    }: Session,
+    Session { call, caller, .. }: Session,
 ) -> Result<HttpResponse, ApiError> {
     let result = state.sessions.clear_all(&caller.0, &call.id).await;
     call.reply(result.map(|()| json!({"status": "cleared", "session_id": call.id, "scope": "all"})))
@@ -614,11 +582,7 @@ async fn clear_all(
 /// `GET /sessions/{id}/predictions` (row 19), recomputed from the STM. `?unique_id=` ignored.
 async fn predictions(
     state: web::Data<AppState>,
-    Session {
-        call,
-        node: _,
-        caller,
-    }: Session,
+    Session { call, caller, .. }: Session,
 ) -> Result<HttpResponse, ApiError> {
     let result = state.sessions.predictions(&caller.0, &call.id).await;
     call.reply(result.map(|set| bodies::predictions(&set, &call.id)))
