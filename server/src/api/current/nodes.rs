@@ -8,7 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::api::{ApiError, Caller};
+use crate::api::{bodies, ApiError, Caller};
 use crate::app::AppState;
 use crate::auth::{Principal, Scope};
 use crate::engine::kb::NodeKb;
@@ -126,6 +126,26 @@ async fn read_node<R: Send + 'static>(
         })
 }
 
+/// Answers `read`'s object plus `node_id` (the node's kb_id) for the node the request means
+/// (the shape of every node-scoped read).
+async fn node_reply(
+    req: &HttpRequest,
+    state: &AppState,
+    caller: &Caller,
+    query: &NodeQuery,
+    read: impl FnOnce(&NodeKb) -> Map<String, Value> + Send + 'static,
+) -> Result<HttpResponse, ApiError> {
+    let node = requested_node(query, req.headers());
+    let mut body = read_node(req, state, &caller.0, &node, read).await?;
+    body.insert("node_id".into(), json!(kb_id(&node)));
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// One-key object `{key: value}`.
+fn object(key: &str, value: Value) -> Map<String, Value> {
+    Map::from_iter([(key.to_string(), value)])
+}
+
 /// `GET /pattern/{id}` (row 23): id with or without `PTRN|`. Unknown is still 200.
 async fn pattern(
     req: HttpRequest,
@@ -135,27 +155,10 @@ async fn pattern(
     query: web::Query<NodeQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let pattern_id = path.into_inner();
-    let node = requested_node(&query, req.headers());
-    let lookup = pattern_id.clone();
-    let found = read_node(&req, &state, &caller.0, &node, move |kb| {
-        kb.pattern_by_name(&lookup).map(|p| {
-            let emotives: Vec<Value> = p.emotives.iter().map(|e| json!(e)).collect();
-            json!({
-                "name": format!("PTRN|{}", p.hash),
-                "pattern_data": kb.pattern_events(p),
-                "length": p.length(),
-                "frequency": p.frequency,
-                "emotives": emotives,
-                "metadata": p.metadata,
-            })
-        })
+    node_reply(&req, &state, &caller, &query, move |kb| {
+        object("pattern", bodies::pattern_result(kb, &pattern_id))
     })
-    .await?;
-    let pattern = match found {
-        Some(pattern) => json!({"status": "okay", "pattern": pattern}),
-        None => json!({"status": "error", "message": format!("Pattern {pattern_id} not found")}),
-    };
-    Ok(HttpResponse::Ok().json(json!({"pattern": pattern, "node_id": kb_id(&node)})))
+    .await
 }
 
 /// `GET /percept-data` (row 24): deprecated upstream; percept data lives in sessions.
@@ -203,16 +206,16 @@ async fn symbol_affinities(
     caller: Caller,
     query: web::Query<NodeQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let node = requested_node(&query, req.headers());
-    let affinities = read_node(&req, &state, &caller.0, &node, |kb| {
-        kb.symbols()
+    node_reply(&req, &state, &caller, &query, |kb| {
+        let affinities = kb
+            .symbols()
             .iter()
             .filter(|s| !s.affinity.is_empty())
             .map(|s| (s.name.to_string(), json!(s.affinity)))
-            .collect::<Map<String, Value>>()
+            .collect();
+        object("affinities", Value::Object(affinities))
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(json!({"affinities": affinities, "node_id": kb_id(&node)})))
+    .await
 }
 
 /// `GET /symbols/stats` (row 27): frequency and pattern-member frequency of every symbol.
@@ -222,9 +225,9 @@ async fn symbol_stats(
     caller: Caller,
     query: web::Query<NodeQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let node = requested_node(&query, req.headers());
-    let symbols = read_node(&req, &state, &caller.0, &node, |kb| {
-        kb.symbols()
+    node_reply(&req, &state, &caller, &query, |kb| {
+        let symbols = kb
+            .symbols()
             .iter()
             .map(|s| {
                 let stats = json!({
@@ -233,10 +236,10 @@ async fn symbol_stats(
                 });
                 (s.name.to_string(), stats)
             })
-            .collect::<Map<String, Value>>()
+            .collect();
+        object("symbols", Value::Object(symbols))
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(json!({"symbols": symbols, "node_id": kb_id(&node)})))
+    .await
 }
 
 /// `GET /symbols/{symbol}/affinity` (row 28): `{}` for an unknown symbol.
@@ -248,18 +251,15 @@ async fn symbol_affinity(
     query: web::Query<NodeQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let symbol = path.into_inner();
-    let node = requested_node(&query, req.headers());
-    let lookup = symbol.clone();
-    let affinity = read_node(&req, &state, &caller.0, &node, move |kb| {
-        kb.symbol_by_name(&lookup)
-            .map_or_else(|| json!({}), |s| json!(s.affinity))
+    node_reply(&req, &state, &caller, &query, move |kb| {
+        let affinity = kb
+            .symbol_by_name(&symbol)
+            .map_or_else(|| json!({}), |s| json!(s.affinity));
+        let mut body = object("symbol", json!(symbol));
+        body.insert("affinity".into(), affinity);
+        body
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "symbol": symbol,
-        "affinity": affinity,
-        "node_id": kb_id(&node),
-    })))
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
