@@ -3,8 +3,9 @@
 //! opens a [`SessionCall`] its own way (path id, live-session check, v1 routing); this module
 //! never decides which session a request means nor calls the session service.
 
+use actix_web::dev::Payload;
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use serde_json::Value;
 
 use crate::api::ApiError;
@@ -82,4 +83,13 @@ pub fn tag_session(mut response: HttpResponse, id: &str) -> HttpResponse {
         response.headers_mut().insert(SESSION_ID_HEADER, value);
     }
     response
+}
+
+/// The `{session_id}` path segment, decoded as `web::Path<String>` decodes it (for the
+/// surfaces' session extractors).
+pub fn path_session_id(req: &HttpRequest, payload: &mut Payload) -> Result<String, ApiError> {
+    web::Path::<String>::from_request(req, payload)
+        .into_inner()
+        .map(web::Path::into_inner)
+        .map_err(|e| ApiError::body(req, "session_id", e))
 }

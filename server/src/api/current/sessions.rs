@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 use crate::api::bodies::{self, SequenceRequest};
 use crate::api::error::ApiErrorKind;
 use crate::api::input::{self, FieldError};
-use crate::api::session_call::{Failure, SessionCall};
+use crate::api::session_call::{path_session_id, Failure, SessionCall};
 use crate::api::{ApiError, Caller};
 use crate::app::AppState;
 use crate::engine::config::ConfigError;
@@ -110,9 +110,9 @@ impl Session {
         let Some(state) = req.app_data::<web::Data<AppState>>() else {
             return Err(ApiError::internal(req, "application state missing"));
         };
-        let id = req.match_info().get("session_id").unwrap_or_default();
-        let node = live_session(state, req, id)?;
-        let call = SessionCall::new(req, id.to_string(), service_error, true);
+        let id = path_session_id(req, payload)?;
+        let node = live_session(state, req, &id)?;
+        let call = SessionCall::new(req, id, service_error, true);
         Ok(Session { call, node, caller })
     }
 }

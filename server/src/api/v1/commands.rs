@@ -4,9 +4,11 @@
 //! session's node. Input is validated before a default session is created, so a bad request
 //! changes nothing.
 
+use std::future::{ready, Ready};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 use super::routing::{resolve, LegacyQuery};
@@ -30,6 +32,41 @@ fn open(
     let target = resolve(req, state, &caller.0, &query)?;
     let call = SessionCall::new(req, target.session_id, ApiError::service, true);
     Ok((call, target.node, query))
+}
+
+/// A v1 command that has no body to validate first: the authenticated caller (401 first),
+/// then [`open`]. `observe` and `observe-sequence` validate their body before they call
+/// [`open`], so a bad request never creates a default session.
+pub struct Session {
+    call: SessionCall,
+    node: String,
+    query: LegacyQuery,
+    caller: Caller,
+}
+
+impl FromRequest for Session {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        ready(Session::extract_now(req, payload))
+    }
+}
+
+impl Session {
+    fn extract_now(req: &HttpRequest, payload: &mut Payload) -> Result<Self, ApiError> {
+        let caller = Caller::from_request(req, payload).into_inner()?;
+        let Some(state) = req.app_data::<web::Data<AppState>>() else {
+            return Err(ApiError::internal(req, "application state missing"));
+        };
+        let (call, node, query) = open(req, state, &caller)?;
+        Ok(Session {
+            call,
+            node,
+            query,
+            caller,
+        })
+    }
 }
 
 /// v1 predictions: the prediction objects plus `pattern_name: "PTRN|<name>"`.
@@ -83,11 +120,9 @@ pub async fn observe(
 
 /// `GET /stm` and `GET /short-term-memory`: `{stm, session_id, length}`.
 pub async fn stm(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Caller,
+    Session { call, caller, .. }: Session,
 ) -> Result<HttpResponse, ApiError> {
-    let (call, _, _) = open(&req, &state, &caller)?;
     let result = state.sessions.stm(&caller.0, &call.id).await;
     call.reply(result.map(|stm| bodies::stm(&stm, &call.id)))
 }
@@ -95,11 +130,11 @@ pub async fn stm(
 /// `POST /learn`: `{status:"learned", pattern_name, processor_id}`. An empty STM is 400
 /// "Cannot learn from empty STM" (v1 turned it into a 500 by accident; HEAD's 400 is kept).
 pub async fn learn(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Caller,
+    Session {
+        call, node, caller, ..
+    }: Session,
 ) -> Result<HttpResponse, ApiError> {
-    let (call, node, _) = open(&req, &state, &caller)?;
     let result = state.sessions.learn(&caller.0, &call.id).await;
     call.reply(result.map(|pattern_name| {
         json!({"status": "learned", "pattern_name": pattern_name, "processor_id": node})
@@ -108,11 +143,9 @@ pub async fn learn(
 
 /// `POST /clear-stm` and `/clear-short-term-memory`.
 pub async fn clear_stm(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Caller,
+    Session { call, caller, .. }: Session,
 ) -> Result<HttpResponse, ApiError> {
-    let (call, _, _) = open(&req, &state, &caller)?;
     let result = state.sessions.clear_stm(&caller.0, &call.id).await;
     call.reply(result.map(|()| json!({"status": "okay", "message": "stm-cleared"})))
 }
@@ -120,11 +153,9 @@ pub async fn clear_stm(
 /// `POST /clear-all` and `/clear-all-memory`: the session's state and its node's whole
 /// knowledge base; needs the `admin` scope when auth is on.
 pub async fn clear_all(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Caller,
+    Session { call, caller, .. }: Session,
 ) -> Result<HttpResponse, ApiError> {
-    let (call, _, _) = open(&req, &state, &caller)?;
     let result = state.sessions.clear_all(&caller.0, &call.id).await;
     call.reply(result.map(|()| json!({"status": "okay", "message": "all-cleared"})))
 }
@@ -132,11 +163,14 @@ pub async fn clear_all(
 /// `GET`/`POST /predictions?unique_id=`: `{predictions, count, processor_id, time, unique_id}`,
 /// `time` in Unix seconds as v1 had it; a POST body is ignored.
 pub async fn predictions(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Caller,
+    Session {
+        call,
+        node,
+        query,
+        caller,
+    }: Session,
 ) -> Result<HttpResponse, ApiError> {
-    let (call, node, query) = open(&req, &state, &caller)?;
     let result = state.sessions.predictions(&caller.0, &call.id).await;
     call.reply(result.map(|set| {
         json!({
@@ -225,13 +259,13 @@ pub async fn observe_sequence(
 /// `{pattern, node_id}` (v1's `{pattern}` plus HEAD's `node_id`, the node's kb_id as the
 /// current surface gives it; the pattern object is the current surface's).
 pub async fn pattern(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Caller,
+    Session {
+        call, node, caller, ..
+    }: Session,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let pattern_id = path.into_inner();
-    let (call, node, _) = open(&req, &state, &caller)?;
     let principal = &caller.0;
     let result = async {
         // Ownership (403/404) and the TTL slide, as every session command.
@@ -250,11 +284,11 @@ pub async fn pattern(
 /// `GET /percept-data` with `X-Session-ID`: `{percept_data, session_id, node_id}`, `{}`
 /// before the first observe.
 pub async fn percept_data(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Caller,
+    Session {
+        call, node, caller, ..
+    }: Session,
 ) -> Result<HttpResponse, ApiError> {
-    let (call, node, _) = open(&req, &state, &caller)?;
     let result = state
         .sessions
         .read(&caller.0, &call.id, bodies::percept_data)
@@ -269,11 +303,11 @@ pub async fn percept_data(
 /// `GET /cognition-data` with `X-Session-ID`: the session-level cognition data (API.md §1.2
 /// row 21), `{cognition_data, session_id, node_id}`.
 pub async fn cognition_data(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Caller,
+    Session {
+        call, node, caller, ..
+    }: Session,
 ) -> Result<HttpResponse, ApiError> {
-    let (call, node, _) = open(&req, &state, &caller)?;
     let result = state
         .sessions
         .read(&caller.0, &call.id, bodies::cognition_data)

@@ -3,16 +3,19 @@
 //! HEAD extras `node_id`, `ttl_seconds`, `session_config` and `future_potentials` included).
 //! Never reaches past the session service.
 
+use std::future::{ready, Ready};
 use std::time::SystemTime;
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::open;
-use crate::api::session_call::tag_session;
+use crate::api::session_call::{path_session_id, tag_session, SessionCall};
 use crate::api::{bodies, input, ApiError, Caller};
 use crate::app::AppState;
+use crate::auth::Principal;
 use crate::session::SessionInfo;
 use crate::telemetry::rfc3339;
 
@@ -54,6 +57,31 @@ fn session_body(info: &SessionInfo, ttl_seconds: u64) -> Value {
         "metadata": info.metadata,
         "session_config": info.config,
     })
+}
+
+/// A command on `/v2/sessions/{id}...` with no body or query to extract: the authenticated
+/// caller (401 first), then the id check of [`open`]. Commands that take a body or a query
+/// call [`open`] after extracting it, so its errors keep coming first.
+struct Session {
+    call: SessionCall,
+    principal: Principal,
+}
+
+impl FromRequest for Session {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        ready(Session::extract_now(req, payload))
+    }
+}
+
+impl Session {
+    fn extract_now(req: &HttpRequest, payload: &mut Payload) -> Result<Self, ApiError> {
+        let Caller(principal) = Caller::from_request(req, payload).into_inner()?;
+        let call = open(req, &path_session_id(req, payload)?)?;
+        Ok(Session { call, principal })
+    }
 }
 
 /// The create body, field by field, naming the first bad field.
@@ -140,12 +168,9 @@ async fn create(
 
 /// `GET /v2/sessions/{id}`: `ttl_seconds` is the time left (the read itself slides it).
 async fn get(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    Caller(principal): Caller,
-    path: web::Path<String>,
+    Session { call, principal }: Session,
 ) -> Result<HttpResponse, ApiError> {
-    let call = open(&req, &path)?;
     let result = state.sessions.info(&principal, &call.id).map(|info| {
         let remaining = info
             .expires_at
@@ -158,12 +183,9 @@ async fn get(
 }
 
 async fn delete(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    Caller(principal): Caller,
-    path: web::Path<String>,
+    Session { call, principal }: Session,
 ) -> Result<HttpResponse, ApiError> {
-    let call = open(&req, &path)?;
     let result = state.sessions.delete(&principal, &call.id);
     call.reply(result.map(|()| bodies::status("deleted", &call.id)))
 }
@@ -198,12 +220,9 @@ async fn observe(
 }
 
 async fn stm(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    Caller(principal): Caller,
-    path: web::Path<String>,
+    Session { call, principal }: Session,
 ) -> Result<HttpResponse, ApiError> {
-    let call = open(&req, &path)?;
     let result = state.sessions.stm(&principal, &call.id).await;
     call.reply(result.map(|stm| bodies::stm(&stm, &call.id)))
 }
@@ -211,23 +230,17 @@ async fn stm(
 /// `POST .../learn`: an empty STM is 400 `KATO_VALIDATION_ERROR` ("Cannot learn from empty
 /// STM"); fewer than 2 symbols learns nothing and answers `pattern_name: ""`.
 async fn learn(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    Caller(principal): Caller,
-    path: web::Path<String>,
+    Session { call, principal }: Session,
 ) -> Result<HttpResponse, ApiError> {
-    let call = open(&req, &path)?;
     let result = state.sessions.learn(&principal, &call.id).await;
     call.reply(result.map(|name| bodies::learned(&name, &call.id)))
 }
 
 async fn clear_stm(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    Caller(principal): Caller,
-    path: web::Path<String>,
+    Session { call, principal }: Session,
 ) -> Result<HttpResponse, ApiError> {
-    let call = open(&req, &path)?;
     let result = state.sessions.clear_stm(&principal, &call.id).await;
     call.reply(result.map(|()| bodies::status("cleared", &call.id)))
 }
@@ -235,23 +248,17 @@ async fn clear_stm(
 /// `GET .../predictions`: recomputed from the current STM, with `future_potentials` (HEAD's
 /// field, absent in the v2 era).
 async fn predictions(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    Caller(principal): Caller,
-    path: web::Path<String>,
+    Session { call, principal }: Session,
 ) -> Result<HttpResponse, ApiError> {
-    let call = open(&req, &path)?;
     let result = state.sessions.predictions(&principal, &call.id).await;
     call.reply(result.map(|set| bodies::predictions(&set, &call.id)))
 }
 
 async fn get_config(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    Caller(principal): Caller,
-    path: web::Path<String>,
+    Session { call, principal }: Session,
 ) -> Result<HttpResponse, ApiError> {
-    let call = open(&req, &path)?;
     let result = state.sessions.config(&principal, &call.id).await;
     call.reply(result.map(|config| bodies::session_config(&call.id, &config)))
 }
