@@ -8,7 +8,8 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use serde_json::Value;
 
-use crate::api::ApiError;
+use crate::api::{ApiError, Caller};
+use crate::app::AppState;
 use crate::session::ServiceError;
 
 /// Response header naming the session a session-scoped response belongs to (API.md §1.1).
@@ -83,6 +84,19 @@ pub fn tag_session(mut response: HttpResponse, id: &str) -> HttpResponse {
         response.headers_mut().insert(SESSION_ID_HEADER, value);
     }
     response
+}
+
+/// The first step of every surface's session extractor: the authenticated caller (so a
+/// caller without credentials gets 401 before any session check) and the application state.
+pub fn authenticated<'r>(
+    req: &'r HttpRequest,
+    payload: &mut Payload,
+) -> Result<(Caller, &'r AppState), ApiError> {
+    let caller = Caller::from_request(req, payload).into_inner()?;
+    match req.app_data::<web::Data<AppState>>() {
+        Some(state) => Ok((caller, state)),
+        None => Err(ApiError::internal(req, "application state missing")),
+    }
 }
 
 /// The `{session_id}` path segment, decoded as `web::Path<String>` decodes it (for the

@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 use crate::api::bodies::{self, SequenceRequest};
 use crate::api::error::ApiErrorKind;
 use crate::api::input::{self, FieldError};
-use crate::api::session_call::{path_session_id, Failure, SessionCall};
+use crate::api::session_call::{authenticated, path_session_id, Failure, SessionCall};
 use crate::api::{ApiError, Caller};
 use crate::app::AppState;
 use crate::engine::config::ConfigError;
@@ -100,20 +100,12 @@ impl FromRequest for Session {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        ready(Session::open(req, payload))
-    }
-}
-
-impl Session {
-    fn open(req: &HttpRequest, payload: &mut Payload) -> Result<Self, ApiError> {
-        let caller = Caller::from_request(req, payload).into_inner()?;
-        let Some(state) = req.app_data::<web::Data<AppState>>() else {
-            return Err(ApiError::internal(req, "application state missing"));
-        };
-        let id = path_session_id(req, payload)?;
-        let node = live_session(state, req, &id)?;
-        let call = SessionCall::new(req, id, service_error, true);
-        Ok(Session { call, node, caller })
+        ready(authenticated(req, payload).and_then(|(caller, state)| {
+            let id = path_session_id(req, payload)?;
+            let node = live_session(state, req, &id)?;
+            let call = SessionCall::new(req, id, service_error, true);
+            Ok(Session { call, node, caller })
+        }))
     }
 }
 

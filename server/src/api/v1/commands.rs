@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use super::routing::{resolve, LegacyQuery};
 use crate::api::bodies::{self, SequenceRequest};
 use crate::api::current::nodes::kb_id;
-use crate::api::session_call::SessionCall;
+use crate::api::session_call::{authenticated, SessionCall};
 use crate::api::{input, ApiError, Caller};
 use crate::app::AppState;
 use crate::auth::Scope;
@@ -49,23 +49,15 @@ impl FromRequest for Session {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        ready(Session::extract_now(req, payload))
-    }
-}
-
-impl Session {
-    fn extract_now(req: &HttpRequest, payload: &mut Payload) -> Result<Self, ApiError> {
-        let caller = Caller::from_request(req, payload).into_inner()?;
-        let Some(state) = req.app_data::<web::Data<AppState>>() else {
-            return Err(ApiError::internal(req, "application state missing"));
-        };
-        let (call, node, query) = open(req, state, &caller)?;
-        Ok(Session {
-            call,
-            node,
-            query,
-            caller,
-        })
+        ready(authenticated(req, payload).and_then(|(caller, state)| {
+            let (call, node, query) = open(req, state, &caller)?;
+            Ok(Session {
+                call,
+                node,
+                query,
+                caller,
+            })
+        }))
     }
 }
 

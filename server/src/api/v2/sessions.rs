@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::open;
-use crate::api::session_call::{path_session_id, tag_session, SessionCall};
+use crate::api::session_call::{authenticated, path_session_id, tag_session, SessionCall};
 use crate::api::{bodies, input, ApiError, Caller};
 use crate::app::AppState;
 use crate::auth::Principal;
@@ -72,15 +72,12 @@ impl FromRequest for Session {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        ready(Session::extract_now(req, payload))
-    }
-}
-
-impl Session {
-    fn extract_now(req: &HttpRequest, payload: &mut Payload) -> Result<Self, ApiError> {
-        let Caller(principal) = Caller::from_request(req, payload).into_inner()?;
-        let call = open(req, &path_session_id(req, payload)?)?;
-        Ok(Session { call, principal })
+        ready(
+            authenticated(req, payload).and_then(|(Caller(principal), _)| {
+                let call = open(req, &path_session_id(req, payload)?)?;
+                Ok(Session { call, principal })
+            }),
+        )
     }
 }
 
