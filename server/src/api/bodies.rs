@@ -6,11 +6,12 @@
 use serde_json::{json, Map, Value};
 
 use crate::api::input::{self, FieldError, InputLimits};
+use crate::auth::Principal;
 use crate::engine::kb::NodeKb;
 use crate::engine::observation::Observation;
 use crate::engine::predict::PredictionSet;
 use crate::engine::session::{Observed, SequenceOptions};
-use crate::session::SessionData;
+use crate::session::{ServiceError, SessionData, SessionInfo, SessionService};
 
 /// The id the server assigns to a single observe (`obs-<32 hex>`); the client's is ignored.
 pub fn observe_unique_id() -> String {
@@ -47,6 +48,32 @@ impl SequenceRequest {
             unique_ids,
             options,
         })
+    }
+}
+
+/// A create-session request once a surface validated it (each surface with its own
+/// messages): the node, metadata, TTL and config overrides.
+pub struct CreateRequest {
+    pub node_id: String,
+    pub metadata: Map<String, Value>,
+    pub ttl_seconds: Option<u64>,
+    pub config: Option<Value>,
+}
+
+impl CreateRequest {
+    /// Creates the session (always a new one) for `principal`.
+    pub fn create(
+        self,
+        sessions: &SessionService,
+        principal: &Principal,
+    ) -> Result<SessionInfo, ServiceError> {
+        sessions.create(
+            principal,
+            &self.node_id,
+            self.config.as_ref(),
+            self.metadata,
+            self.ttl_seconds,
+        )
     }
 }
 

@@ -16,7 +16,7 @@ use kato_protocol::ErrorCode;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
-use crate::api::bodies::{self, SequenceRequest};
+use crate::api::bodies::{self, CreateRequest, SequenceRequest};
 use crate::api::error::ApiErrorKind;
 use crate::api::input::{self, FieldError};
 use crate::api::session_call::{authenticated, path_session_id, Failure, SessionCall};
@@ -192,14 +192,6 @@ fn session_response(info: &SessionInfo, ttl_seconds: u64) -> Value {
 // ---------------------------------------------------------------------------------------------
 // Create, count, exists, get, delete
 
-/// The fields of `CreateSessionRequest` (API.md §1.3), validated like Pydantic would.
-struct CreateRequest {
-    node_id: String,
-    metadata: Map<String, Value>,
-    ttl_seconds: Option<u64>,
-    config: Option<Value>,
-}
-
 fn reject(field: &str, message: &str) -> FieldError {
     FieldError {
         field: field.to_string(),
@@ -224,36 +216,35 @@ fn non_negative_int(value: &Value, field: &str) -> Result<u64, FieldError> {
     }
 }
 
-impl CreateRequest {
-    fn parse(body: &Value) -> Result<Self, FieldError> {
-        let object = body.as_object().ok_or_else(|| {
-            reject(
-                "body",
-                "Input should be a valid dictionary or object to extract fields from",
-            )
-        })?;
-        let node_id = match object.get("node_id") {
-            None => return Err(reject("node_id", "Field required")),
-            Some(Value::String(s)) => s.clone(),
-            Some(_) => return Err(reject("node_id", "Input should be a valid string")),
-        };
-        let metadata = match object.get("metadata") {
-            None | Some(Value::Null) => Map::new(),
-            Some(Value::Object(m)) => m.clone(),
-            Some(_) => return Err(reject("metadata", "Input should be a valid dictionary")),
-        };
-        let ttl_seconds = match object.get("ttl_seconds") {
-            None | Some(Value::Null) => None,
-            Some(value) => Some(non_negative_int(value, "ttl_seconds")?),
-        };
-        let config = object.get("config").filter(|c| !c.is_null()).cloned();
-        Ok(CreateRequest {
-            node_id,
-            metadata,
-            ttl_seconds,
-            config,
-        })
-    }
+/// `CreateSessionRequest` (API.md §1.3), validated like Pydantic would.
+fn parse_create(body: &Value) -> Result<CreateRequest, FieldError> {
+    let object = body.as_object().ok_or_else(|| {
+        reject(
+            "body",
+            "Input should be a valid dictionary or object to extract fields from",
+        )
+    })?;
+    let node_id = match object.get("node_id") {
+        None => return Err(reject("node_id", "Field required")),
+        Some(Value::String(s)) => s.clone(),
+        Some(_) => return Err(reject("node_id", "Input should be a valid string")),
+    };
+    let metadata = match object.get("metadata") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(_) => return Err(reject("metadata", "Input should be a valid dictionary")),
+    };
+    let ttl_seconds = match object.get("ttl_seconds") {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(non_negative_int(value, "ttl_seconds")?),
+    };
+    let config = object.get("config").filter(|c| !c.is_null()).cloned();
+    Ok(CreateRequest {
+        node_id,
+        metadata,
+        ttl_seconds,
+        config,
+    })
 }
 
 /// `POST /sessions` (row 4). Always a new session. An invalid `config` is a 400 with the
@@ -266,19 +257,12 @@ async fn create(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let body = json_body(&req, &state, payload).await?;
-    let request = CreateRequest::parse(&body).map_err(|e| field_error(&req, e))?;
-    let info = state
-        .sessions
-        .create(
-            &caller.0,
-            &request.node_id,
-            request.config.as_ref(),
-            request.metadata,
-            request.ttl_seconds,
-        )
+    let request = parse_create(&body).map_err(|e| field_error(&req, e))?;
+    let requested_ttl = request.ttl_seconds;
+    let info = request
+        .create(&state.sessions, &caller.0)
         .map_err(|e| service_error(&req, e))?;
-    let ttl = request
-        .ttl_seconds
+    let ttl = requested_ttl
         .filter(|t| *t > 0)
         .unwrap_or(info.ttl.as_secs());
     Ok(ok(session_response(&info, ttl)))
@@ -697,7 +681,7 @@ mod tests {
             ),
         ];
         for (body, expected) in rows {
-            let got = CreateRequest::parse(body)
+            let got = parse_create(body)
                 .map(|_| ())
                 .map_err(|e| (e.field, e.message));
             let expected = expected.map_err(|(f, m)| (f.to_string(), m.to_string()));

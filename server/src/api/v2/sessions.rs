@@ -12,8 +12,9 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::open;
+use crate::api::bodies::{self, CreateRequest};
 use crate::api::session_call::{authenticated, path_session_id, tag_session, SessionCall};
-use crate::api::{bodies, input, ApiError, Caller};
+use crate::api::{input, ApiError, Caller};
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::session::SessionInfo;
@@ -82,13 +83,6 @@ impl FromRequest for Session {
 }
 
 /// The create body, field by field, naming the first bad field.
-struct CreateRequest {
-    node_id: String,
-    metadata: Map<String, Value>,
-    ttl_seconds: Option<u64>,
-    config: Option<Value>,
-}
-
 fn parse_create(req: &HttpRequest, body: &Value) -> Result<CreateRequest, ApiError> {
     let object = body
         .as_object()
@@ -149,15 +143,8 @@ async fn create(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let request = parse_create(&req, &body)?;
-    let info = state
-        .sessions
-        .create(
-            &principal,
-            &request.node_id,
-            request.config.as_ref(),
-            request.metadata,
-            request.ttl_seconds,
-        )
+    let info = request
+        .create(&state.sessions, &principal)
         .map_err(|e| ApiError::service(&req, e))?;
     let body = session_body(&info, info.ttl.as_secs());
     Ok(tag_session(HttpResponse::Ok().json(body), &info.id))
