@@ -23,7 +23,6 @@ pub use routing::DEFAULT_NODE;
 use super::session_call::SESSION_ID_HEADER;
 use super::Surface;
 
-
 /// Registers the routes of this surface. Must run before the current surface's `configure`
 /// (see the module doc).
 pub fn configure(cfg: &mut web::ServiceConfig) {
