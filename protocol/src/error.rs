@@ -1,10 +1,11 @@
 //! The one wire error enum: a stable `code` string, the same on the WebSocket and on REST v2
 //! (PROTOCOL.md §4, the seeds' error codes), and the structured REST v2 error body.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Stable error codes. The string form (`KATO_...`) never changes once published.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum ErrorCode {
     /// Input failed validation (a field is named in `details`).
     #[serde(rename = "KATO_VALIDATION_ERROR")]

@@ -2,6 +2,15 @@
 //! REST v2 surface. Shared by the server, the end-to-end tests, the load tools and (through
 //! generated declarations) the JS client. Types only: no IO, no server logic.
 
+pub mod client;
+pub mod close;
 pub mod error;
+pub mod generate;
+pub mod prediction;
+pub mod server;
 
+pub use client::ClientFrame;
+pub use close::{CloseCode, ReconnectPolicy};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
+pub use prediction::{FullPrediction, Prediction, PredictionSet, SingleSymbolPrediction};
+pub use server::ServerFrame;
