@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::close::CloseCode;
+use crate::close::{CloseCode, ReconnectPolicy};
 use crate::error::ErrorCode;
 use crate::prediction::PredictionSet;
 use crate::{ClientFrame, ServerFrame};
@@ -22,6 +22,7 @@ pub fn schema() -> Value {
     let server = generator.subschema_for::<ServerFrame>();
     generator.subschema_for::<PredictionSet>();
     generator.subschema_for::<CloseCode>();
+    generator.subschema_for::<ReconnectPolicy>();
     let definitions: Map<String, Value> = generator
         .definitions()
         .iter()

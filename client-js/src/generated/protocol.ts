@@ -369,6 +369,11 @@ export type Predictions = {
 };
 
 /**
+ * What a client should do after a close (PROTOCOL.md §7, column "client should").
+ */
+export type ReconnectPolicy = ("stop" | "stop_and_ask_for_credentials" | "stop_client_bug" | "reconnect_now" | "reconnect_with_fresh_token" | "create_new_session" | "reconnect_with_backoff" | "reconnect_with_longer_backoff");
+
+/**
  * A fresh token for the same subject, sent after `token_expiring`; replied to with `ack`.
  */
 export type Refresh = {
