@@ -128,8 +128,10 @@ impl Application {
                 .service(
                     web::scope("/v2")
                         .app_data(Surface::V2)
-                        .configure(api::v2::configure),
+                        .configure(api::v2::configure)
+                        .configure(crate::ws::configure),
                 )
+                .configure(crate::ws::configure)
                 // v1 first: its `/pattern/{id}`, `/percept-data` and `/cognition-data` answer
                 // only requests with `X-Session-ID` (a guard) and leave the rest to `current`.
                 .configure(api::v1::configure)

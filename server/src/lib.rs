@@ -11,3 +11,4 @@ pub mod session;
 pub mod shell;
 pub mod store;
 pub mod telemetry;
+pub mod ws;
