@@ -401,3 +401,23 @@ fn an_oversized_frame_closes_4009() {
     socket.send(Message::text(big.to_string())).unwrap();
     assert_eq!(close_code(&mut socket), 4009);
 }
+
+#[test]
+fn no_hello_within_10_s_closes_4001() {
+    let app = TestApp::start();
+    let (mut socket, _) = connect_with(&app, "/ws", &[]);
+    if let MaybeTlsStream::Plain(stream) = socket.get_ref() {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(15)))
+            .unwrap();
+    }
+    let started = std::time::Instant::now();
+    let reply = recv(&mut socket);
+    assert_eq!(reply["code"], "KATO_UNAUTHORIZED");
+    assert_eq!(close_code(&mut socket), 4001);
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(9) && waited < Duration::from_secs(13),
+        "{waited:?}"
+    );
+}
