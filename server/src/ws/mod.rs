@@ -4,6 +4,7 @@
 
 mod clear_stm;
 mod config;
+pub mod frame;
 mod get_predictions;
 mod get_stm;
 mod hello;
@@ -300,17 +301,23 @@ async fn run(
                 continue;
             }
         };
-        let value: Value = match serde_json::from_str(&text) {
-            Ok(value) => value,
-            Err(_) => {
+        let parsed = match frame::parse(&text) {
+            Ok(parsed) => parsed,
+            Err(frame::FrameError::NotJson) => {
                 bad_frames += 1;
                 if !bad_frame(&mut session, bad_frames, "frame is not valid JSON").await {
                     return close(session, CloseCode::ProtocolError, None).await;
                 }
                 continue;
             }
+            Err(frame::FrameError::Invalid { id, field, message }) => {
+                if !send_error(&mut session, validation(id, &field, message)).await {
+                    return;
+                }
+                continue;
+            }
         };
-        match dispatch(&mut conn, value).await {
+        match dispatch(&mut conn, parsed).await {
             Outcome::Reply(reply) => {
                 if !send(&mut session, &reply).await {
                     return;
@@ -335,30 +342,8 @@ async fn bad_frame(session: &mut Session, count: u32, message: &str) -> bool {
     send_error(session, frame).await
 }
 
-/// The field a serde error names, for `KATO_VALIDATION_ERROR` details.
-fn serde_field(message: &str) -> String {
-    if message.contains("variant") || message.contains("`type`") {
-        return "type".into();
-    }
-    message
-        .split('`')
-        .nth(1)
-        .map(str::to_string)
-        .unwrap_or_else(|| "frame".into())
-}
-
-async fn dispatch(conn: &mut Connection, value: Value) -> Outcome {
-    let id = value.get("id").and_then(Value::as_u64);
-    if !value.is_object() {
-        return Outcome::error(validation(id, "frame", "a frame must be a JSON object"));
-    }
-    let frame: ClientFrame = match serde_json::from_value(value.clone()) {
-        Ok(frame) => frame,
-        Err(e) => {
-            let message = e.to_string();
-            return Outcome::error(validation(id, &serde_field(&message), message));
-        }
-    };
+async fn dispatch(conn: &mut Connection, parsed: frame::Parsed) -> Outcome {
+    let frame::Parsed { frame, raw: value } = parsed;
     if conn.principal.is_none() && !matches!(frame, ClientFrame::Hello(_)) {
         return Outcome::error(error(
             Some(frame.id()),
