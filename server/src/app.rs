@@ -1,7 +1,9 @@
 //! The application: builds the shared state from the settings, wires the surfaces, binds the
 //! listener (port 0 in tests; [`Application::port`] reports the real one) and runs until
-//! stopped. actix-web stops gracefully on SIGINT/SIGTERM: it stops accepting, lets in-flight
-//! requests finish (up to the shutdown timeout), then exits.
+//! stopped. On SIGINT/SIGTERM it shuts down gracefully: WebSocket upgrades are refused, every
+//! connection finishes its in-flight command and is closed 4000 (up to
+//! `ws_shutdown_grace_seconds`), then actix-web stops accepting and lets in-flight HTTP
+//! requests finish (up to the shutdown timeout) before the process exits.
 
 use std::net::TcpListener;
 use std::num::NonZeroU32;
@@ -38,6 +40,8 @@ pub struct AppState {
     pub metrics: Arc<telemetry::metrics::Metrics>,
     /// The v1 surface's per-caller default sessions.
     pub v1_defaults: api::v1::DefaultSessions,
+    /// WebSocket connections: live count, ids, shutdown signal.
+    pub ws: crate::ws::WsRuntime,
 }
 
 pub struct Application {
@@ -46,6 +50,7 @@ pub struct Application {
     host: String,
     dev_token: Option<DevToken>,
     sweeper: tokio::task::JoinHandle<()>,
+    state: web::Data<AppState>,
 }
 
 fn nonzero(value: u32) -> NonZeroU32 {
@@ -82,6 +87,12 @@ impl Application {
                 session_burst: nonzero(settings.rate_session_burst),
                 subject_per_second: nonzero(settings.rate_subject_per_second),
                 subject_burst: nonzero(settings.rate_subject_burst),
+                stream: crate::session::StreamLimits {
+                    history_len: settings.event_history_len,
+                    history_bytes: settings.event_history_bytes,
+                    history_age: Duration::from_secs(settings.event_history_seconds),
+                    idempotency_window: settings.idempotency_window,
+                },
             },
         );
         let sweeper = sessions.spawn_sweeper(Duration::from_secs(settings.session_sweep_seconds));
@@ -106,8 +117,10 @@ impl Application {
             instance: uuid::Uuid::new_v4().simple().to_string(),
             metrics,
             v1_defaults: api::v1::DefaultSessions::default(),
+            ws: crate::ws::WsRuntime::default(),
         });
         let max_body = state.settings.max_body_bytes;
+        let app_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -139,6 +152,8 @@ impl Application {
                 .default_service(web::to(api::error::not_found))
         })
         .shutdown_timeout(SHUTDOWN_TIMEOUT_SECONDS)
+        // Signals are handled in `run_until_stopped`, so WebSockets close before HTTP stops.
+        .disable_signals()
         .listen(listener)?
         .run();
         Ok(Application {
@@ -147,6 +162,7 @@ impl Application {
             host: address.ip().to_string(),
             dev_token,
             sweeper,
+            state: app_state,
         })
     }
 
@@ -163,8 +179,30 @@ impl Application {
         self.dev_token.as_ref()
     }
 
+    /// Serves until SIGINT/SIGTERM, then shuts down gracefully (see the module comment).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let state = self.state.clone();
+        let stopper = tokio::spawn(async move {
+            shutdown_signal().await;
+            let live = state.ws.live();
+            tracing::info!(
+                websocket_connections = live,
+                "shutdown requested: closing WebSocket connections with 4000"
+            );
+            state.ws.begin_shutdown();
+            let grace = Duration::from_secs(state.settings.ws_shutdown_grace_seconds);
+            let left = state.ws.drained(grace).await;
+            if left > 0 {
+                tracing::warn!(
+                    left,
+                    "WebSocket connections still open after the grace period"
+                );
+            }
+            handle.stop(true).await;
+        });
         let result = self.server.await;
+        stopper.abort();
         self.sweeper.abort();
         result
     }
@@ -217,4 +255,28 @@ fn method_not_allowed_body<B: MessageBody + 'static>(
 
 fn query_error(error: actix_web::error::QueryPayloadError, req: &HttpRequest) -> actix_web::Error {
     ApiError::body(req, "query", error.to_string()).into()
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only SIGINT stops the server");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -102,6 +102,34 @@ pub struct Settings {
     pub metrics_sample_seconds: u64,
     /// How many minutes of samples the monitoring history keeps (at most 1440).
     pub metrics_history_minutes: u64,
+    /// Largest inbound WebSocket message in bytes (continuations included); larger: close 4009.
+    pub ws_max_frame_bytes: usize,
+    /// Bytes a connection's outbound queue may hold; a client that lets it overflow is closed
+    /// 4008 (slow consumer).
+    pub ws_outbound_queue_bytes: usize,
+    /// Interval of the server's WebSocket pings, in milliseconds.
+    pub ws_ping_interval_ms: u64,
+    /// How long a pong may take before the connection is closed 4012, in milliseconds.
+    pub ws_pong_timeout_ms: u64,
+    /// How long before the token's `exp` the server sends `token_expiring`, in seconds.
+    pub ws_token_warning_seconds: u64,
+    /// How long a connection may keep hitting the rate limit (without one admitted command)
+    /// before it is closed 4029, in seconds.
+    pub ws_abuse_seconds: u64,
+    /// Most sessions one connection may watch at once.
+    pub ws_max_watches: usize,
+    /// Seconds a shutdown waits for WebSocket connections to finish their in-flight commands
+    /// and close (4000) before the process stops anyway.
+    pub ws_shutdown_grace_seconds: u64,
+    /// Events kept per session for `hello.resume` (count).
+    pub event_history_len: usize,
+    /// Events kept per session for `hello.resume` (total bytes of their frames).
+    pub event_history_bytes: usize,
+    /// Events kept per session for `hello.resume` (age, in seconds).
+    pub event_history_seconds: u64,
+    /// How many observation `unique_id`s per session are remembered, so a replayed WebSocket
+    /// `observe` is answered without being applied twice.
+    pub idempotency_window: usize,
     /// Engine defaults for new sessions (ALGORITHM.md §5); sessions override them per field.
     pub engine: EngineConfig,
 }
@@ -142,6 +170,18 @@ impl Default for Settings {
             rate_subject_burst: 2000,
             metrics_sample_seconds: 5,
             metrics_history_minutes: 60,
+            ws_max_frame_bytes: 64 * 1024,
+            ws_outbound_queue_bytes: 1 << 20,
+            ws_ping_interval_ms: 25_000,
+            ws_pong_timeout_ms: 10_000,
+            ws_token_warning_seconds: 30,
+            ws_abuse_seconds: 10,
+            ws_max_watches: 64,
+            ws_shutdown_grace_seconds: 10,
+            event_history_len: 1000,
+            event_history_bytes: 1 << 20,
+            event_history_seconds: 600,
+            idempotency_window: 1000,
             engine: EngineConfig::default(),
         }
     }
@@ -194,6 +234,13 @@ impl Settings {
         .contains(&0)
         {
             return invalid("rate limits must be > 0");
+        }
+        if self.ws_max_frame_bytes < 1024
+            || self.ws_outbound_queue_bytes < self.ws_max_frame_bytes
+            || self.ws_ping_interval_ms == 0
+            || self.ws_pong_timeout_ms == 0
+        {
+            return invalid("ws_max_frame_bytes must be ≥ 1024, ws_outbound_queue_bytes ≥ ws_max_frame_bytes, ws ping interval and pong timeout > 0");
         }
         if self.metrics_sample_seconds == 0
             || self.metrics_history_minutes == 0

@@ -6,6 +6,7 @@
 
 mod error;
 mod id;
+mod stream;
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -20,14 +21,18 @@ use tokio::sync::broadcast;
 
 pub use error::ServiceError;
 pub use id::SessionId;
+pub use stream::{
+    Attached, Attachment, EventSink, EventStream, PublishedEvent, Replayed, StreamLimits,
+};
 
 use crate::auth::{Principal, Scope};
 use crate::engine::config::{parse_create, parse_update, ConfigOverrides, EngineConfig};
 use crate::engine::kb::{KbRecord, NodeKb};
 use crate::engine::observation::{Event, Observation};
-use crate::engine::predict::PredictionSet;
+use crate::engine::predict::{FuturePotential, Prediction, PredictionSet};
 use crate::engine::session::{Observed, SequenceOptions, SequenceOutcome, SessionState};
 use crate::store::{KnowledgeBases, NodeId};
+use kato_protocol::server::EventKind;
 
 /// Capacity of the session-event channel (`/ws/events` and watchers); a lagging receiver skips.
 pub const EVENT_CHANNEL_CAPACITY: usize = 1024;
@@ -42,6 +47,8 @@ pub struct SessionLimits {
     pub session_burst: NonZeroU32,
     pub subject_per_second: NonZeroU32,
     pub subject_burst: NonZeroU32,
+    /// Event history and idempotency window of every session.
+    pub stream: StreamLimits,
 }
 
 /// A session-level event for the event stream.
@@ -97,6 +104,10 @@ struct Slot {
     /// The effective config as served (kept beside the command lock so `info` never waits for
     /// or races a running command).
     config_view: Mutex<Map<String, Value>>,
+    /// Event offsets, history, watchers and applied `unique_id`s (PROTOCOL.md §5). Locked only
+    /// to append or attach; appends happen under the command lock, so events of one session
+    /// are published in command order.
+    stream: Mutex<EventStream>,
     /// The command lock: tokio's mutex is fair (FIFO), so the commands of one session run one
     /// at a time in arrival order while other sessions run in parallel.
     data: Arc<tokio::sync::Mutex<SessionData>>,
@@ -112,6 +123,15 @@ impl Slot {
     }
 
     /// Sliding TTL: every access moves the expiry to now + ttl.
+    fn stream(&self) -> std::sync::MutexGuard<'_, EventStream> {
+        self.stream.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Publishes an event with `data` (a JSON object) to the session's stream.
+    fn publish(&self, kind: EventKind, data: &serde_json::Value) -> PublishedEvent {
+        self.stream().publish(kind, &data.to_string(), None)
+    }
+
     fn touch(&self) {
         let mut timing = self.timing.lock().unwrap_or_else(PoisonError::into_inner);
         timing.expires_at = Instant::now() + timing.ttl;
@@ -294,8 +314,10 @@ impl SessionService {
         let config = overrides.apply_to(&self.inner.defaults);
         let config_view = config.to_json(&overrides);
         let now = SystemTime::now();
+        let session_id = SessionId::generate(now).into_string();
         let slot = Arc::new(Slot {
-            id: SessionId::generate(now).into_string(),
+            stream: Mutex::new(EventStream::new(&session_id, self.inner.limits.stream)),
+            id: session_id,
             node,
             subject: principal.subject.clone(),
             created_at: now,
@@ -375,6 +397,12 @@ impl SessionService {
                     &self.inner.counters.deleted
                 };
                 counter.fetch_add(1, Ordering::Relaxed);
+                let kind = if reason == "expired" {
+                    EventKind::Expired
+                } else {
+                    EventKind::Deleted
+                };
+                slot.publish(kind, &serde_json::json!({}));
                 self.notify(|o| o.session_removed(reason));
                 let _ = self.inner.events.send(SessionEvent::Destroyed {
                     session_id: slot.id.clone(),
@@ -534,6 +562,7 @@ impl SessionService {
         op: impl FnOnce(
                 &KnowledgeBases,
                 &crate::store::Node,
+                &Slot,
                 &mut SessionData,
             ) -> Result<R, ServiceError>
             + Send
@@ -544,10 +573,9 @@ impl SessionService {
         self.admit(principal, id)?;
         let mut data = slot.data.clone().lock_owned().await;
         let kbs = self.inner.kbs.clone();
-        let node_id = slot.node.clone();
         tokio::task::spawn_blocking(move || {
-            let node = kbs.node(&node_id).map_err(ServiceError::Store)?;
-            op(&kbs, &node, &mut data)
+            let node = kbs.node(&slot.node).map_err(ServiceError::Store)?;
+            op(&kbs, &node, &slot, &mut data)
         })
         .await
         .map_err(|e| ServiceError::Internal(format!("engine task failed: {e}")))?
@@ -570,7 +598,8 @@ impl SessionService {
         Ok(result)
     }
 
-    /// Observe (§1.2). Read-only node access when the observation cannot change the node.
+    /// Observe (§1.2) as the REST surfaces do: always applied (upstream semantics), published
+    /// as an `observed` event.
     pub async fn observe(
         &self,
         principal: &Principal,
@@ -578,33 +607,86 @@ impl SessionService {
         observation: Observation,
         unique_id: String,
     ) -> Result<Observed, ServiceError> {
-        let (observed, engine_time) = self
-            .run(principal, id, Scope::Observe, move |kbs, node, data| {
-                let started = Instant::now();
-                let observed = if data.state.needs_write(&observation, &data.config) {
-                    Self::mutate(kbs, node, data, |state, kb, config, records| {
-                        state.observe(kb, &observation, unique_id, config, records)
-                    })?
-                    .map_err(ServiceError::Engine)
-                } else {
-                    let SessionData { state, config, .. } = data;
-                    node.read(|kb| state.observe_shared(kb, &observation, unique_id, config))
+        match self
+            .observe_event(principal, id, observation, unique_id, false)
+            .await?
+        {
+            ObserveOutcome::Applied { observed, .. } => Ok(observed),
+            ObserveOutcome::Replayed(_) => Err(ServiceError::Internal(
+                "observation replayed without deduplication".into(),
+            )),
+        }
+    }
+
+    /// Observe (§1.2), published as an `observed` event whose `data` is the WebSocket
+    /// `predictions` reply without `id`. With `dedupe`, an observation whose `unique_id` is in
+    /// the session's window is not applied again (PROTOCOL.md §8). Read-only node access when
+    /// the observation cannot change the node.
+    pub async fn observe_event(
+        &self,
+        principal: &Principal,
+        id: &str,
+        observation: Observation,
+        unique_id: String,
+        dedupe: bool,
+    ) -> Result<ObserveOutcome, ServiceError> {
+        let outcome = self
+            .run(
+                principal,
+                id,
+                Scope::Observe,
+                move |kbs, node, slot, data| {
+                    if dedupe {
+                        if let Some(replayed) = slot.stream().replayed(&unique_id) {
+                            return Ok(ObserveOutcome::Replayed(replayed));
+                        }
+                    }
+                    let started = Instant::now();
+                    let observed = if data.state.needs_write(&observation, &data.config) {
+                        Self::mutate(kbs, node, data, |state, kb, config, records| {
+                            state.observe(kb, &observation, unique_id, config, records)
+                        })?
                         .map_err(ServiceError::Engine)
-                }?;
-                Ok((observed, started.elapsed()))
-            })
+                    } else {
+                        let SessionData { state, config, .. } = data;
+                        node.read(|kb| state.observe_shared(kb, &observation, unique_id, config))
+                            .map_err(ServiceError::Engine)
+                    }?;
+                    let engine_time = started.elapsed();
+                    let event = {
+                        let mut stream = slot.stream();
+                        let payload =
+                            ObservedPayload::of(&observed, engine_time, stream.next_offset());
+                        let data = serde_json::to_string(&payload)
+                            .map_err(|e| ServiceError::Internal(format!("event encoding: {e}")))?;
+                        stream.publish(EventKind::Observed, &data, Some(&observed.unique_id))
+                    };
+                    Ok(ObserveOutcome::Applied {
+                        observed,
+                        engine_time,
+                        event,
+                    })
+                },
+            )
             .await?;
-        let learned = observed
-            .auto_learned_pattern
-            .as_deref()
-            .is_some_and(|name| !name.is_empty());
-        self.notify(|o| {
-            o.observed(1, observed.stm_length, Some(engine_time));
-            if learned {
-                o.learned(1);
-            }
-        });
-        Ok(observed)
+        if let ObserveOutcome::Applied {
+            observed,
+            engine_time,
+            ..
+        } = &outcome
+        {
+            let learned = observed
+                .auto_learned_pattern
+                .as_deref()
+                .is_some_and(|name| !name.is_empty());
+            self.notify(|o| {
+                o.observed(1, observed.stm_length, Some(*engine_time));
+                if learned {
+                    o.learned(1);
+                }
+            });
+        }
+        Ok(outcome)
     }
 
     /// observe-sequence (§1.8). Needs `learn` as well when it learns.
@@ -616,16 +698,81 @@ impl SessionService {
         unique_ids: Vec<String>,
         options: SequenceOptions,
     ) -> Result<SequenceOutcome, ServiceError> {
+        let (outcome, _, _) = self
+            .observe_sequence_event(principal, id, observations, unique_ids, options, false)
+            .await?;
+        Ok(outcome)
+    }
+
+    /// observe-sequence, also returning the predictions for the final STM when `predict` is
+    /// set. Publishes one `observed` event per observation (the last one carries the final
+    /// predictions when they were computed).
+    pub async fn observe_sequence_event(
+        &self,
+        principal: &Principal,
+        id: &str,
+        observations: Vec<Observation>,
+        unique_ids: Vec<String>,
+        options: SequenceOptions,
+        predict: bool,
+    ) -> Result<(SequenceOutcome, Option<PredictionSet>, u64), ServiceError> {
         if options.learn_after_each || options.learn_at_end {
             Self::require(principal, Scope::Learn)?;
         }
-        let outcome = self
-            .run(principal, id, Scope::Observe, move |kbs, node, data| {
-                Self::mutate(kbs, node, data, |state, kb, config, records| {
-                    state.observe_sequence(kb, &observations, unique_ids, options, config, records)
-                })?
-                .map_err(|(index, error)| ServiceError::Sequence(index, error))
-            })
+        let (outcome, predictions, offset) = self
+            .run(
+                principal,
+                id,
+                Scope::Observe,
+                move |kbs, node, slot, data| {
+                    let outcome = Self::mutate(kbs, node, data, |state, kb, config, records| {
+                        state.observe_sequence(
+                            kb,
+                            &observations,
+                            unique_ids,
+                            options,
+                            config,
+                            records,
+                        )
+                    })?
+                    .map_err(|(index, error)| ServiceError::Sequence(index, error))?;
+                    let predictions =
+                        predict.then(|| node.read(|kb| data.state.predictions(kb, &data.config)));
+                    let mut stream = slot.stream();
+                    let last = outcome.results.len().saturating_sub(1);
+                    for (index, item) in outcome.results.iter().enumerate() {
+                        let mut payload = serde_json::json!({
+                            "unique_id": item.observed.unique_id,
+                            "time": item.observed.time,
+                            "stm_length": item.observed.stm_length,
+                            "auto_learned_pattern": item.observed.auto_learned_pattern,
+                            "sequence_position": item.sequence_position,
+                            "offset": stream.next_offset(),
+                        });
+                        if let (true, Some(set), Some(map)) =
+                            (index == last, &predictions, payload.as_object_mut())
+                        {
+                            map.insert("predictions".into(), serde_json::json!(set.predictions));
+                            map.insert(
+                                "future_potentials".into(),
+                                serde_json::json!(set.future_potentials),
+                            );
+                        }
+                        stream.publish(
+                            EventKind::Observed,
+                            &payload.to_string(),
+                            Some(&item.observed.unique_id),
+                        );
+                    }
+                    if let Some(name) = outcome.final_learned_pattern.as_deref() {
+                        let data = serde_json::json!({ "pattern_name": name });
+                        stream.publish(EventKind::Learned, &data.to_string(), None);
+                    }
+                    let offset = stream.offset();
+                    drop(stream);
+                    Ok((outcome, predictions, offset))
+                },
+            )
             .await?;
         let learned = outcome
             .auto_learned_patterns
@@ -638,17 +785,22 @@ impl SessionService {
                 o.learned(learned);
             }
         });
-        Ok(outcome)
+        Ok((outcome, predictions, offset))
     }
 
     /// Manual learn (§3.1): the pattern name, `""` when nothing was stored.
     pub async fn learn(&self, principal: &Principal, id: &str) -> Result<String, ServiceError> {
         let name = self
-            .run(principal, id, Scope::Learn, |kbs, node, data| {
-                Self::mutate(kbs, node, data, |state, kb, config, records| {
+            .run(principal, id, Scope::Learn, |kbs, node, slot, data| {
+                let name = Self::mutate(kbs, node, data, |state, kb, config, records| {
                     state.learn(kb, config, records)
                 })?
-                .map_err(ServiceError::Engine)
+                .map_err(ServiceError::Engine)?;
+                slot.publish(
+                    EventKind::Learned,
+                    &serde_json::json!({ "pattern_name": name }),
+                );
+                Ok(name)
             })
             .await?;
         if !name.is_empty() {
@@ -663,15 +815,31 @@ impl SessionService {
         principal: &Principal,
         id: &str,
     ) -> Result<PredictionSet, ServiceError> {
-        let (predictions, engine_time) = self
-            .run(principal, id, Scope::Observe, |_, node, data| {
+        Ok(self.predictions_view(principal, id).await?.set)
+    }
+
+    /// Predictions for the current STM with the session's position (for the WebSocket
+    /// `predictions` reply), in one command.
+    pub async fn predictions_view(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<PredictionsView, ServiceError> {
+        let view = self
+            .run(principal, id, Scope::Observe, |_, node, slot, data| {
                 let started = Instant::now();
-                let predictions = node.read(|kb| data.state.predictions(kb, &data.config));
-                Ok((predictions, started.elapsed()))
+                let set = node.read(|kb| data.state.predictions(kb, &data.config));
+                Ok(PredictionsView {
+                    set,
+                    engine_time: started.elapsed(),
+                    time: data.state.time,
+                    stm_length: data.state.stm.len(),
+                    offset: slot.stream().offset(),
+                })
             })
             .await?;
-        self.notify(|o| o.predicted(engine_time));
-        Ok(predictions)
+        self.notify(|o| o.predicted(view.engine_time));
+        Ok(view)
     }
 
     /// Reads the session's data (STM, percept data, cognition data, config).
@@ -697,7 +865,9 @@ impl SessionService {
         Self::require(principal, Scope::Observe)?;
         let slot = self.authorize(principal, id)?;
         self.admit(principal, id)?;
-        slot.data.lock().await.state.clear_stm();
+        let mut data = slot.data.lock().await;
+        data.state.clear_stm();
+        slot.publish(EventKind::StmCleared, &serde_json::json!({}));
         Ok(())
     }
 
@@ -705,10 +875,15 @@ impl SessionService {
     /// when auth is on.
     pub async fn clear_all(&self, principal: &Principal, id: &str) -> Result<(), ServiceError> {
         Self::require(principal, Scope::Admin)?;
-        self.run(principal, id, Scope::Observe, |kbs, node, data| {
+        self.run(principal, id, Scope::Observe, |kbs, node, slot, data| {
             Self::mutate(kbs, node, data, |state, kb, _, records| {
                 state.clear_all(kb, records)
-            })
+            })?;
+            slot.publish(
+                EventKind::StmCleared,
+                &serde_json::json!({ "knowledge_base_cleared": true }),
+            );
+            Ok(())
         })
         .await
     }
@@ -719,7 +894,7 @@ impl SessionService {
         principal: &Principal,
         id: &str,
     ) -> Result<(usize, f64), ServiceError> {
-        self.run(principal, id, Scope::Learn, |kbs, node, data| {
+        self.run(principal, id, Scope::Learn, |kbs, node, _, data| {
             let started = Instant::now();
             let processed = Self::mutate(kbs, node, data, |_, kb, _, records| {
                 kb.apply(&KbRecord::FinalizeTraining);
@@ -753,6 +928,10 @@ impl SessionService {
             .config_view
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = view.clone();
+        slot.publish(
+            EventKind::ConfigChanged,
+            &serde_json::json!({ "config": view }),
+        );
         Ok(view)
     }
 
@@ -794,5 +973,119 @@ impl SessionService {
         self.table_read()
             .get(id)
             .map(|slot| (slot.subject.clone(), slot.node.clone()))
+    }
+
+    /// Attaches an event receiver to a session (PROTOCOL.md §5). `Bound`: the receiver's
+    /// connection is bound to the session (owner checks as for any command; extends the TTL).
+    /// `Watch`: needs scope `watch` or the same subject, and the session's node must be
+    /// allowed. `on_attach` runs under the stream lock (see [`EventStream::attach`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn attach(
+        &self,
+        principal: &Principal,
+        id: &str,
+        receiver: u64,
+        sink: Arc<dyn EventSink>,
+        why: Attachment,
+        resume: Option<(&str, u64)>,
+        on_attach: impl FnOnce(&SessionInfo, &Attached),
+    ) -> Result<(), ServiceError> {
+        let slot = match why {
+            Attachment::Bound => self.authorize(principal, id)?,
+            Attachment::Watch => {
+                let slot = self.find(id)?;
+                let own = slot.subject == principal.subject
+                    && principal.session.as_deref().is_none_or(|sid| sid == id);
+                if !(own || principal.has(Scope::Watch) || principal.has(Scope::Admin)) {
+                    return Err(ServiceError::Forbidden(format!(
+                        "watching session {id} needs the 'watch' scope or the same subject"
+                    )));
+                }
+                if !principal.nodes.allows(slot.node.as_str()) {
+                    return Err(ServiceError::Forbidden(format!(
+                        "the credentials do not allow node {}",
+                        slot.node
+                    )));
+                }
+                slot
+            }
+        };
+        let info = self.info_of(&slot);
+        slot.stream()
+            .attach(receiver, sink, why, resume, |attached| {
+                on_attach(&info, attached)
+            });
+        Ok(())
+    }
+
+    /// Removes one reason `receiver` is attached to a session; returns whether it was
+    /// watching. A session that no longer exists has nothing to detach.
+    pub fn detach(&self, id: &str, receiver: u64, why: Attachment) -> bool {
+        let slot = self.table_read().get(id).cloned();
+        slot.is_some_and(|slot| slot.stream().detach(receiver, why))
+    }
+
+    /// Extends a session's TTL without a command (an open connection bound to it keeps it
+    /// alive). Unknown or expired sessions are left alone.
+    pub fn keep_alive(&self, id: &str) {
+        let slot = self.table_read().get(id).cloned();
+        if let Some(slot) = slot.filter(|s| !s.expired(Instant::now())) {
+            slot.touch();
+        }
+    }
+}
+
+/// Predictions for a session's current STM and where the session stands.
+pub struct PredictionsView {
+    pub set: PredictionSet,
+    pub engine_time: Duration,
+    pub time: u64,
+    pub stm_length: usize,
+    /// The session's event offset.
+    pub offset: u64,
+}
+
+/// What [`SessionService::observe_event`] did.
+pub enum ObserveOutcome {
+    /// Applied now: the engine result, the engine time, and the published `observed` event.
+    Applied {
+        observed: Observed,
+        engine_time: Duration,
+        event: PublishedEvent,
+    },
+    /// The `unique_id` was already applied; nothing changed.
+    Replayed(Replayed),
+}
+
+/// `data` of an `observed` event: the WebSocket `predictions` reply without `type` and `id`.
+#[derive(Serialize)]
+struct ObservedPayload<'a> {
+    unique_id: &'a str,
+    time: u64,
+    stm_length: usize,
+    auto_learned_pattern: Option<&'a str>,
+    predictions: &'a [Prediction],
+    future_potentials: &'a [FuturePotential],
+    elapsed_us: u64,
+    offset: u64,
+}
+
+impl<'a> ObservedPayload<'a> {
+    fn of(observed: &'a Observed, engine_time: Duration, offset: u64) -> Self {
+        let (predictions, future_potentials): (&[Prediction], &[FuturePotential]) =
+            match observed.predictions.as_deref() {
+                Some(set) => (&set.predictions, &set.future_potentials),
+                None => (&[], &[]),
+            };
+        ObservedPayload {
+            unique_id: &observed.unique_id,
+            time: observed.time,
+            stm_length: observed.stm_length,
+            auto_learned_pattern: observed.auto_learned_pattern.as_deref(),
+            predictions,
+            future_potentials,
+            elapsed_us: engine_time.as_micros() as u64,
+            offset,
+        }
     }
 }

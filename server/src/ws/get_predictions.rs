@@ -1,7 +1,5 @@
 //! `get_predictions {id}` → `predictions {...}` (PROTOCOL.md §4): recomputed from the bound
-//! session's STM via `SessionService::predictions`; no STM change.
-
-use std::time::Instant;
+//! session's STM via `SessionService::predictions_view` (one command); no STM change.
 
 use serde_json::json;
 
@@ -12,34 +10,27 @@ pub(super) async fn handle(conn: &Connection, id: u64) -> Outcome {
         Ok(bound) => bound,
         Err(outcome) => return outcome,
     };
-    let started = Instant::now();
-    let result = conn.state.sessions.predictions(principal, session).await;
-    let elapsed_us = started.elapsed().as_micros() as u64;
-    let set = match result {
-        Ok(set) => set,
-        Err(e) => return Outcome::error(super::service_error(Some(id), &e)),
-    };
-    let read = conn
+    let view = match conn
         .state
         .sessions
-        .read(principal, session, |data| {
-            (data.state.time, data.state.stm.len() as u64)
-        })
-        .await;
-    let (time, stm_length) = match read {
-        Ok(read) => read,
+        .predictions_view(principal, session)
+        .await
+    {
+        Ok(view) => view,
         Err(e) => return Outcome::error(super::service_error(Some(id), &e)),
     };
+    // The engine's prediction structs serialise exactly as the protocol's `Predictions`
+    // frame fields (server/tests/protocol_conformance.rs), so they are written directly.
     Outcome::Reply(json!({
         "type": "predictions",
         "id": id,
         "unique_id": null,
-        "time": time,
-        "stm_length": stm_length,
+        "time": view.time,
+        "stm_length": view.stm_length,
         "auto_learned_pattern": null,
-        "predictions": set.predictions,
-        "future_potentials": set.future_potentials,
-        "elapsed_us": elapsed_us,
-        "offset": 0,
+        "predictions": view.set.predictions,
+        "future_potentials": view.set.future_potentials,
+        "elapsed_us": view.engine_time.as_micros() as u64,
+        "offset": view.offset,
     }))
 }

@@ -1,7 +1,10 @@
-//! The WebSocket endpoint (`GET /v2/ws`, `GET /ws`, PROTOCOL.md §2–§4): upgrade, token lookup,
-//! frame parsing and a dispatcher over `ClientFrame`, one file per command. Thin: every
-//! session or engine action goes through `SessionService`; never touch sessions directly.
+//! The WebSocket endpoint (`GET /v2/ws`, `GET /ws`, PROTOCOL.md §2–§7): upgrade, token lookup,
+//! the connection loop (frames in order, liveness pings, token expiry, rate-limit abuse,
+//! graceful shutdown), and a dispatcher over `ClientFrame`, one file per command. Thin: every
+//! session or engine action goes through `SessionService`; every frame out goes through the
+//! connection's byte-bounded [`outbound::Outbound`] queue, never straight to the socket.
 
+mod clear_all;
 mod clear_stm;
 mod config;
 pub mod frame;
@@ -10,28 +13,38 @@ mod get_stm;
 mod hello;
 mod learn;
 mod observe;
+mod observe_sequence;
+pub mod outbound;
 mod ping;
+mod refresh;
+mod watching;
 
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
-use actix_ws::{CloseReason, Message, MessageStream, ProtocolError, Session};
+use actix_ws::{AggregatedMessage, AggregatedMessageStream, ProtocolError};
+use bytestring::ByteString;
 use futures_util::StreamExt;
 use kato_protocol::client::ClientFrame;
 use kato_protocol::close::CloseCode;
-use kato_protocol::server::{Error as ErrorFrame, ServerFrame};
+use kato_protocol::server::{Error as ErrorFrame, ServerFrame, TokenExpiring};
 use kato_protocol::ErrorCode;
 use serde_json::{json, Map, Value};
+use tokio::sync::watch;
+use tokio::time::Instant;
 
 use crate::app::AppState;
+use crate::auth::jwt::now_seconds;
 use crate::auth::{AuthError, Principal};
-use crate::session::ServiceError;
+use crate::session::{Attachment, ServiceError};
+use outbound::Outbound;
 
 /// The subprotocol the server speaks.
 pub const SUBPROTOCOL: &str = "kato.v1.json";
-/// Largest inbound frame; larger ones close the connection with 4009.
-pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// How long a connection without a token may take to send `hello`.
 pub const HELLO_DEADLINE: Duration = Duration::from_secs(10);
 /// Non-JSON or binary frames tolerated before closing with 4400.
@@ -42,10 +55,66 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/ws").route(web::get().to(upgrade)));
 }
 
+/// Process-wide WebSocket state: connection ids, the live count and the shutdown signal.
+pub struct WsRuntime {
+    shutdown: watch::Sender<bool>,
+    live: AtomicUsize,
+    next_id: AtomicU64,
+}
+
+impl Default for WsRuntime {
+    fn default() -> Self {
+        WsRuntime {
+            shutdown: watch::Sender::new(false),
+            live: AtomicUsize::new(0),
+            next_id: AtomicU64::new(1),
+        }
+    }
+}
+
+impl WsRuntime {
+    /// Stops accepting upgrades and tells every connection to finish its command and close
+    /// with 4000.
+    pub fn begin_shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    pub fn shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// Open connections.
+    pub fn live(&self) -> usize {
+        self.live.load(Ordering::Relaxed)
+    }
+
+    /// Waits until every connection has closed, at most `grace`; returns how many are left.
+    pub async fn drained(&self, grace: Duration) -> usize {
+        let until = Instant::now() + grace;
+        while self.live() > 0 && Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.live()
+    }
+}
+
+/// Counts a connection as live while it exists.
+struct LiveGuard(web::Data<AppState>);
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        self.0.ws.live.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// What a command produced.
 pub(crate) enum Outcome {
     /// A reply frame.
     Reply(Value),
+    /// A reply already serialised.
+    Text(String),
+    /// The command queued its replies itself.
+    Queued,
     /// An `error` frame; the connection stays open.
     Error(Box<ErrorFrame>),
     /// An `error` frame, then close with this code.
@@ -78,14 +147,25 @@ impl Outcome {
             Err(e) => Outcome::error(service_error(Some(id), &e)),
         }
     }
+
+    fn rate_limited(&self) -> bool {
+        matches!(self, Outcome::Error(e) if e.code == ErrorCode::RateLimited)
+    }
 }
 
 /// The state of one connection.
 pub(crate) struct Connection {
     pub state: web::Data<AppState>,
+    /// Process-unique id (the receiver id in session streams).
+    pub id: u64,
     pub principal: Option<Principal>,
     /// The session bound by `hello`.
     pub session_id: Option<String>,
+    pub outbound: Arc<Outbound>,
+    /// Sessions watched with `watch`.
+    pub watching: HashSet<String>,
+    /// When the token's expiry changes (refresh), the loop re-arms its timers.
+    pub expiry_changed: bool,
 }
 
 impl Connection {
@@ -98,6 +178,17 @@ impl Connection {
                 "type",
                 "send hello first: the connection is not bound to a session",
             ))),
+        }
+    }
+
+    /// Leaves every session stream the connection is attached to.
+    fn detach_all(&mut self) {
+        let sessions = &self.state.sessions;
+        for session in self.watching.drain() {
+            sessions.detach(&session, self.id, Attachment::Watch);
+        }
+        if let Some(session) = &self.session_id {
+            sessions.detach(session, self.id, Attachment::Bound);
         }
     }
 }
@@ -141,13 +232,13 @@ pub(crate) fn service_error(id: Option<u64>, e: &ServiceError) -> ErrorFrame {
     }
 }
 
-fn auth_error(e: &AuthError) -> ErrorFrame {
+pub(crate) fn auth_error(id: Option<u64>, e: &AuthError) -> ErrorFrame {
     let mut details = Map::new();
     details.insert("reason".into(), json!(e.reason()));
     ErrorFrame {
         details: Some(details),
         ..error(
-            None,
+            id,
             ErrorCode::Unauthorized,
             "invalid or missing credentials",
         )
@@ -172,24 +263,28 @@ fn subprotocol_token(req: &HttpRequest) -> (Option<String>, bool) {
 }
 
 /// `GET /ws`: authenticates from the header or subprotocol (if any), upgrades, and runs the
-/// connection. Credential failures are reported in-band (error frame, close 4001).
+/// connection. Credential failures are reported in-band (error frame, close 4001). During
+/// shutdown the upgrade is refused with 503.
 async fn upgrade(
     req: HttpRequest,
     body: web::Payload,
     state: web::Data<AppState>,
 ) -> actix_web::Result<HttpResponse> {
+    if state.ws.shutting_down() {
+        return Ok(HttpResponse::ServiceUnavailable()
+            .insert_header((header::RETRY_AFTER, "1"))
+            .json(json!({"detail": "server shutting down"})));
+    }
     let (sub_token, offered) = subprotocol_token(&req);
     let has_header = req.headers().contains_key(header::AUTHORIZATION)
         || req.headers().contains_key("x-api-key");
-    let auth: Result<Option<Principal>, AuthError> = if has_header || sub_token.is_none() {
-        match state.auth.authenticate_request(&req) {
+    let auth: Result<Option<Principal>, AuthError> = match sub_token {
+        Some(token) if !has_header => state.auth.authenticate_token(&token).map(Some),
+        _ => match state.auth.authenticate_request(&req) {
             Ok(p) => Ok(Some(p)),
             Err(AuthError::Missing) => Ok(None),
             Err(e) => Err(e),
-        }
-    } else {
-        let token = sub_token.unwrap_or_default();
-        state.auth.authenticate_token(&token).map(Some)
+        },
     };
     let (mut response, session, stream) = actix_ws::handle(&req, body)?;
     if offered {
@@ -198,148 +293,223 @@ async fn upgrade(
             HeaderValue::from_static(SUBPROTOCOL),
         );
     }
-    let stream = stream.max_frame_size(MAX_FRAME_BYTES);
-    actix_web::rt::spawn(run(state, auth, session, stream));
+    let max = state.settings.ws_max_frame_bytes;
+    let stream = stream
+        .max_frame_size(max)
+        .aggregate_continuations()
+        .max_continuation_size(max);
+    let outbound = Arc::new(Outbound::new(state.settings.ws_outbound_queue_bytes));
+    actix_web::rt::spawn(outbound.clone().write(session));
+    state.ws.live.fetch_add(1, Ordering::Relaxed);
+    let guard = LiveGuard(state.clone());
+    actix_web::rt::spawn(async move {
+        run(state, auth, outbound, stream).await;
+        drop(guard);
+    });
     Ok(response)
 }
 
-async fn send(session: &mut Session, value: &Value) -> bool {
-    session.text(value.to_string()).await.is_ok()
-}
-
-async fn send_error(session: &mut Session, frame: ErrorFrame) -> bool {
-    match serde_json::to_value(ServerFrame::Error(frame)) {
-        Ok(value) => send(session, &value).await,
-        Err(_) => false,
+/// Sleeps until `at`, or forever when there is no deadline.
+async fn until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 
-async fn close(mut session: Session, code: CloseCode, frame: Option<ErrorFrame>) {
-    if let Some(frame) = frame {
-        let description = frame.message.clone();
-        if !send_error(&mut session, frame).await {
-            return;
-        }
-        let _ = session
-            .close(Some(CloseReason {
-                code: actix_ws::CloseCode::Other(code.code()),
-                description: Some(description),
-            }))
-            .await;
-    } else {
-        let _ = session
-            .close(Some(CloseReason {
-                code: actix_ws::CloseCode::Other(code.code()),
-                description: None,
-            }))
-            .await;
-    }
+/// The token's warning and expiry instants.
+fn expiry_timers(
+    principal: Option<&Principal>,
+    warning: Duration,
+) -> (Option<Instant>, Option<Instant>) {
+    let Some(exp) = principal.and_then(|p| p.expires_at) else {
+        return (None, None);
+    };
+    let left = Duration::from_secs(exp.saturating_sub(now_seconds()));
+    let now = Instant::now();
+    (Some(now + left.saturating_sub(warning)), Some(now + left))
 }
 
 async fn run(
     state: web::Data<AppState>,
     auth: Result<Option<Principal>, AuthError>,
-    mut session: Session,
-    mut stream: MessageStream,
+    outbound: Arc<Outbound>,
+    mut stream: AggregatedMessageStream,
 ) {
     let principal = match auth {
         Ok(principal) => principal,
-        Err(e) => return close(session, CloseCode::Unauthorized, Some(auth_error(&e))).await,
+        Err(e) => return outbound.fail(CloseCode::Unauthorized, auth_error(None, &e)),
     };
-    let deadline = principal
-        .is_none()
-        .then(|| tokio::time::Instant::now() + HELLO_DEADLINE);
+    let settings = &state.settings;
+    let hello_deadline = principal.is_none().then(|| Instant::now() + HELLO_DEADLINE);
+    let ping_interval = Duration::from_millis(settings.ws_ping_interval_ms);
+    let pong_timeout = Duration::from_millis(settings.ws_pong_timeout_ms);
+    let token_warning = Duration::from_secs(settings.ws_token_warning_seconds);
+    let abuse_after = Duration::from_secs(settings.ws_abuse_seconds);
+    let (mut warn_at, mut expire_at) = expiry_timers(principal.as_ref(), token_warning);
+    let mut pings = tokio::time::interval_at(Instant::now() + ping_interval, ping_interval);
+    pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut pong_due: Option<Instant> = None;
+    let mut limited_since: Option<Instant> = None;
+    let mut closed = outbound.watch_closed();
+    let mut shutdown = state.ws.shutdown.subscribe();
     let mut conn = Connection {
-        state,
+        id: state.ws.next_id.fetch_add(1, Ordering::Relaxed),
+        state: state.clone(),
         principal,
         session_id: None,
+        outbound: outbound.clone(),
+        watching: HashSet::new(),
+        expiry_changed: false,
     };
     let mut bad_frames = 0u32;
     loop {
-        let next = match deadline.filter(|_| conn.session_id.is_none()) {
-            Some(at) => match tokio::time::timeout_at(at, stream.next()).await {
-                Ok(next) => next,
-                Err(_) => {
-                    let frame = error(
-                        None,
-                        ErrorCode::Unauthorized,
-                        "no hello with credentials within 10 s",
-                    );
-                    return close(session, CloseCode::Unauthorized, Some(frame)).await;
+        let hello_due = hello_deadline.filter(|_| conn.session_id.is_none());
+        let message = tokio::select! {
+            biased;
+            _ = closed.wait_for(Option::is_some) => break,
+            _ = shutdown.wait_for(|down| *down) => {
+                outbound.close(CloseCode::ServerShuttingDown, "server shutting down; reconnect to another instance");
+                break;
+            }
+            _ = until(hello_due) => {
+                let frame = error(None, ErrorCode::Unauthorized, "no hello with credentials within 10 s");
+                outbound.fail(CloseCode::Unauthorized, frame);
+                break;
+            }
+            _ = until(pong_due) => {
+                outbound.close(CloseCode::NoPong, "no pong to the server's ping");
+                break;
+            }
+            _ = until(expire_at) => {
+                let frame = error(None, ErrorCode::Unauthorized, "token expired; reconnect with a fresh token");
+                outbound.fail(CloseCode::TokenExpired, frame);
+                break;
+            }
+            _ = until(warn_at) => {
+                warn_at = None;
+                let in_s = conn.principal.as_ref().and_then(|p| p.expires_at)
+                    .map_or(0, |exp| exp.saturating_sub(now_seconds()));
+                outbound.frame(&ServerFrame::TokenExpiring(TokenExpiring { in_s }));
+                continue;
+            }
+            _ = pings.tick() => {
+                if pong_due.is_none() {
+                    outbound.ping();
+                    pong_due = Some(Instant::now() + pong_timeout);
                 }
-            },
-            None => stream.next().await,
+                continue;
+            }
+            message = stream.next() => message,
         };
-        let text = match next {
-            None => return,
-            Some(Err(ProtocolError::Overflow)) => {
-                let frame = error(
-                    None,
-                    ErrorCode::ValidationError,
-                    format!("frame larger than {MAX_FRAME_BYTES} bytes"),
-                );
-                return close(session, CloseCode::FrameTooLarge, Some(frame)).await;
+        let text = match message {
+            None => break,
+            Some(Ok(AggregatedMessage::Text(text))) => text,
+            Some(Ok(AggregatedMessage::Ping(bytes))) => {
+                outbound.pong(bytes);
+                continue;
             }
-            Some(Err(_)) => return close(session, CloseCode::ProtocolError, None).await,
-            Some(Ok(Message::Text(text))) => text,
-            Some(Ok(Message::Ping(bytes))) => {
-                if session.pong(&bytes).await.is_err() {
-                    return;
+            Some(Ok(AggregatedMessage::Pong(_))) => {
+                pong_due = None;
+                if let Some(session) = &conn.session_id {
+                    state.sessions.keep_alive(session);
                 }
                 continue;
             }
-            Some(Ok(Message::Pong(_))) | Some(Ok(Message::Nop)) => continue,
-            Some(Ok(Message::Close(_))) => {
-                let _ = session.close(None).await;
-                return;
+            Some(Ok(AggregatedMessage::Close(_))) => {
+                outbound.close(CloseCode::Normal, "");
+                break;
             }
-            Some(Ok(Message::Binary(_))) | Some(Ok(Message::Continuation(_))) => {
+            Some(Ok(AggregatedMessage::Binary(_))) => {
                 bad_frames += 1;
-                if !bad_frame(&mut session, bad_frames, "binary frames are not supported").await {
-                    return close(session, CloseCode::ProtocolError, None).await;
+                if !bad_frame(&outbound, bad_frames, "binary frames are not supported") {
+                    break;
                 }
                 continue;
+            }
+            Some(Err(e)) => {
+                let (code, message) = protocol_error(&e, settings.ws_max_frame_bytes);
+                outbound.fail(code, error(None, ErrorCode::ValidationError, message));
+                break;
             }
         };
         let parsed = match frame::parse(&text) {
             Ok(parsed) => parsed,
             Err(frame::FrameError::NotJson) => {
                 bad_frames += 1;
-                if !bad_frame(&mut session, bad_frames, "frame is not valid JSON").await {
-                    return close(session, CloseCode::ProtocolError, None).await;
+                if !bad_frame(&outbound, bad_frames, "frame is not valid JSON") {
+                    break;
                 }
                 continue;
             }
             Err(frame::FrameError::Invalid { id, field, message }) => {
-                if !send_error(&mut session, validation(id, &field, message)).await {
-                    return;
-                }
+                outbound.frame(&ServerFrame::Error(validation(id, &field, message)));
                 continue;
             }
         };
-        match dispatch(&mut conn, parsed).await {
-            Outcome::Reply(reply) => {
-                if !send(&mut session, &reply).await {
-                    return;
-                }
+        let outcome = dispatch(&mut conn, parsed).await;
+        if outcome.rate_limited() {
+            let since = *limited_since.get_or_insert_with(Instant::now);
+            if since.elapsed() >= abuse_after {
+                let frame = error(
+                    None,
+                    ErrorCode::RateLimited,
+                    "rate limit exceeded for too long",
+                );
+                outbound.fail(CloseCode::RateLimitAbuse, frame);
+                break;
             }
-            Outcome::Error(frame) => {
-                if !send_error(&mut session, *frame).await {
-                    return;
-                }
-            }
-            Outcome::Close(code, frame) => return close(session, code, Some(*frame)).await,
+        } else {
+            limited_since = None;
         }
+        if conn.expiry_changed {
+            conn.expiry_changed = false;
+            (warn_at, expire_at) = expiry_timers(conn.principal.as_ref(), token_warning);
+        }
+        match outcome {
+            Outcome::Reply(reply) => {
+                outbound.text(ByteString::from(reply.to_string()));
+            }
+            Outcome::Text(text) => {
+                outbound.text(ByteString::from(text));
+            }
+            Outcome::Queued => {}
+            Outcome::Error(frame) => {
+                outbound.frame(&ServerFrame::Error(*frame));
+            }
+            Outcome::Close(code, frame) => {
+                outbound.fail(code, *frame);
+                break;
+            }
+        }
+    }
+    conn.detach_all();
+}
+
+/// The close code and message for a transport-level error.
+fn protocol_error(e: &ProtocolError, max: usize) -> (CloseCode, String) {
+    match e {
+        ProtocolError::Overflow => (
+            CloseCode::FrameTooLarge,
+            format!("frame larger than {max} bytes"),
+        ),
+        ProtocolError::Io(io) if io.to_string().contains("continuation size") => (
+            CloseCode::FrameTooLarge,
+            format!("message larger than {max} bytes"),
+        ),
+        other => (CloseCode::ProtocolError, format!("protocol error: {other}")),
     }
 }
 
-/// Replies to a non-JSON/binary frame; `false` when the connection must be closed (4400).
-async fn bad_frame(session: &mut Session, count: u32, message: &str) -> bool {
+/// Replies to a non-JSON/binary frame; `false` once the connection is closed (4400).
+fn bad_frame(outbound: &Outbound, count: u32, message: &str) -> bool {
     let frame = error(None, ErrorCode::ValidationError, message);
     if count >= MAX_BAD_FRAMES {
+        outbound.fail(CloseCode::ProtocolError, frame);
         return false;
     }
-    send_error(session, frame).await
+    outbound.frame(&ServerFrame::Error(frame));
+    true
 }
 
 async fn dispatch(conn: &mut Connection, parsed: frame::Parsed) -> Outcome {
@@ -354,16 +524,16 @@ async fn dispatch(conn: &mut Connection, parsed: frame::Parsed) -> Outcome {
     match frame {
         ClientFrame::Hello(f) => hello::handle(conn, f).await,
         ClientFrame::Observe(f) => observe::handle(conn, f, &value).await,
+        ClientFrame::ObserveSequence(f) => observe_sequence::handle(conn, f, &value).await,
         ClientFrame::GetPredictions(f) => get_predictions::handle(conn, f.id).await,
         ClientFrame::GetStm(f) => get_stm::handle(conn, f.id).await,
         ClientFrame::Learn(f) => learn::handle(conn, f.id).await,
         ClientFrame::ClearStm(f) => clear_stm::handle(conn, f.id).await,
         ClientFrame::Config(f) => config::handle(conn, f).await,
+        ClientFrame::ClearAll(f) => clear_all::handle(conn, f.id).await,
+        ClientFrame::Watch(f) => watching::watch(conn, f).await,
+        ClientFrame::Unwatch(f) => watching::unwatch(conn, f),
+        ClientFrame::Refresh(f) => refresh::handle(conn, f),
         ClientFrame::Ping(f) => ping::handle(f.id),
-        other => Outcome::error(validation(
-            Some(other.id()),
-            "type",
-            format!("{} is not supported yet", other.type_name()),
-        )),
     }
 }
