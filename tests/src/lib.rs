@@ -12,6 +12,7 @@ use serde_json::Value;
 pub use reqwest;
 
 mod http;
+pub mod ws;
 pub use http::{invalid, observation_id, pattern_name, send, session_not_found, Answer, Caller};
 
 /// Path of a freshly built `kato-server` binary. `KATO_SERVER_BIN` overrides it; otherwise the
@@ -294,6 +295,29 @@ impl TestApp {
     /// `process id`, for tests that signal the server.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Sends SIGTERM (a graceful shutdown request).
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// Waits up to `timeout` for the process to exit; its status, or `None` if still running.
+    pub fn wait_exit(&mut self, timeout: std::time::Duration) -> Option<std::process::ExitStatus> {
+        let until = std::time::Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if std::time::Instant::now() >= until {
+                return None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 }
 

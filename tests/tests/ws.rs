@@ -2,90 +2,13 @@
 //! client against the real server: the three token sources, hello create/resume and its
 //! refusals, every implemented command, validation errors and the 4400/4009 closes.
 
-use std::net::TcpStream;
 use std::time::Duration;
 
+use kato_e2e::ws::*;
 use kato_e2e::{token, TestApp};
 use serde_json::{json, Value};
-use tungstenite::client::IntoClientRequest;
-use tungstenite::http::HeaderValue;
 use tungstenite::stream::MaybeTlsStream;
-use tungstenite::{Message, WebSocket};
-
-type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
-
-fn ws_url(app: &TestApp, path: &str) -> String {
-    app.url(path).replacen("http://", "ws://", 1)
-}
-
-/// Connects with optional extra upgrade headers; returns the socket and the response's
-/// `Sec-WebSocket-Protocol`.
-fn connect_with(
-    app: &TestApp,
-    path: &str,
-    headers: &[(&'static str, String)],
-) -> (Socket, Option<String>) {
-    let mut request = ws_url(app, path).into_client_request().unwrap();
-    for (name, value) in headers {
-        request
-            .headers_mut()
-            .insert(*name, HeaderValue::from_str(value).unwrap());
-    }
-    let (socket, response) = tungstenite::connect(request).unwrap();
-    if let MaybeTlsStream::Plain(stream) = socket.get_ref() {
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
-    }
-    let protocol = response
-        .headers()
-        .get("sec-websocket-protocol")
-        .map(|v| v.to_str().unwrap().to_string());
-    (socket, protocol)
-}
-
-fn connect_as(app: &TestApp, path: &str, subject: &str) -> Socket {
-    let bearer = format!("Bearer {}", token(subject, &json!({})));
-    connect_with(app, path, &[("authorization", bearer)]).0
-}
-
-fn send(socket: &mut Socket, frame: Value) {
-    socket.send(Message::text(frame.to_string())).unwrap();
-}
-
-/// The next text frame as JSON (skipping pings).
-fn recv(socket: &mut Socket) -> Value {
-    loop {
-        match socket.read().unwrap() {
-            Message::Text(text) => return serde_json::from_str(text.as_str()).unwrap(),
-            Message::Ping(_) | Message::Pong(_) => continue,
-            other => panic!("expected a text frame, got {other:?}"),
-        }
-    }
-}
-
-fn call(socket: &mut Socket, frame: Value) -> Value {
-    send(socket, frame);
-    recv(socket)
-}
-
-/// Reads until the server's close frame; returns its code.
-fn close_code(socket: &mut Socket) -> u16 {
-    loop {
-        match socket.read() {
-            Ok(Message::Close(Some(frame))) => return u16::from(frame.code),
-            Ok(Message::Close(None)) => panic!("close without a code"),
-            Ok(_) => continue,
-            Err(e) => panic!("connection ended without a close frame: {e}"),
-        }
-    }
-}
-
-fn hello(socket: &mut Socket, node: &str) -> Value {
-    let welcome = call(socket, json!({"type": "hello", "id": 1, "node_id": node}));
-    assert_eq!(welcome["type"], "welcome", "{welcome}");
-    welcome
-}
+use tungstenite::Message;
 
 #[test]
 fn every_token_source_authenticates() {

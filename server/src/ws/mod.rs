@@ -298,7 +298,11 @@ async fn upgrade(
         .max_frame_size(max)
         .aggregate_continuations()
         .max_continuation_size(max);
-    let outbound = Arc::new(Outbound::new(state.settings.ws_outbound_queue_bytes));
+    // A closing connection whose socket takes no data gets as long as a pong may take.
+    let outbound = Arc::new(Outbound::new(
+        state.settings.ws_outbound_queue_bytes,
+        Duration::from_millis(state.settings.ws_pong_timeout_ms),
+    ));
     actix_web::rt::spawn(outbound.clone().write(session));
     state.ws.live.fetch_add(1, Ordering::Relaxed);
     let guard = LiveGuard(state.clone());

@@ -18,9 +18,6 @@ use tokio::sync::{watch, Notify};
 
 use crate::session::{EventSink, PublishedEvent};
 
-/// How long the close frame may take to go out before the socket is dropped.
-const CLOSE_WRITE_TIMEOUT: Duration = Duration::from_secs(5);
-
 enum Item {
     Text(ByteString),
     Ping,
@@ -41,16 +38,20 @@ pub struct Outbound {
     queue: Mutex<Queue>,
     wake: Notify,
     limit: usize,
+    /// How long a closing connection's socket may refuse data (the queued frames and the close
+    /// frame) before it is dropped without a close handshake.
+    linger: Duration,
     /// The close code once the connection is closing (the reader stops on change).
     closed: watch::Sender<Option<CloseCode>>,
 }
 
 impl Outbound {
-    pub fn new(limit: usize) -> Self {
+    pub fn new(limit: usize, linger: Duration) -> Self {
         Outbound {
             queue: Mutex::new(Queue::default()),
             wake: Notify::new(),
             limit,
+            linger,
             closed: watch::Sender::new(None),
         }
     }
@@ -66,7 +67,9 @@ impl Outbound {
         if queue.close.is_some() {
             return false;
         }
-        if queue.bytes + text.len() > self.limit {
+        // The bound is on the backlog: one frame bigger than the limit still goes out when
+        // nothing is waiting (a large predictions reply is not a slow consumer).
+        if queue.bytes > 0 && queue.bytes + text.len() > self.limit {
             queue.items.clear();
             queue.bytes = 0;
             let reason = format!("outbound queue over {} bytes", self.limit);
@@ -166,7 +169,7 @@ impl Outbound {
                 // forever once the connection is closing.
                 Ok(Item::Text(text)) => tokio::select! {
                     sent = session.text(text) => sent,
-                    _ = abandon(&mut closed) => return,
+                    _ = abandon(&mut closed, self.linger) => return,
                 },
                 Ok(Item::Ping) => session.ping(b"").await,
                 Ok(Item::Pong(bytes)) => session.pong(&bytes).await,
@@ -175,8 +178,7 @@ impl Outbound {
                         code: actix_ws::CloseCode::Other(code.code()),
                         description: (!reason.is_empty()).then_some(truncate(reason, 120)),
                     };
-                    let _ = tokio::time::timeout(CLOSE_WRITE_TIMEOUT, session.close(Some(reason)))
-                        .await;
+                    let _ = tokio::time::timeout(self.linger, session.close(Some(reason))).await;
                     return;
                 }
                 Err(None) => {
@@ -193,12 +195,12 @@ impl Outbound {
     }
 }
 
-/// Resolves `CLOSE_WRITE_TIMEOUT` after the connection started closing.
-async fn abandon(closed: &mut watch::Receiver<Option<CloseCode>>) {
+/// Resolves `linger` after the connection started closing.
+async fn abandon(closed: &mut watch::Receiver<Option<CloseCode>>, linger: Duration) {
     if closed.wait_for(Option::is_some).await.is_err() {
         std::future::pending::<()>().await;
     }
-    tokio::time::sleep(CLOSE_WRITE_TIMEOUT).await;
+    tokio::time::sleep(linger).await;
 }
 
 /// A close reason must fit in a control frame (125 bytes with the code).
