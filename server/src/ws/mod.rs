@@ -47,6 +47,8 @@ use outbound::Outbound;
 pub const SUBPROTOCOL: &str = "kato.v1.json";
 /// How long a connection without a token may take to send `hello`.
 pub const HELLO_DEADLINE: Duration = Duration::from_secs(10);
+/// Refusals by the rate limiter less than this apart belong to one stretch of abuse.
+const ABUSE_GAP: Duration = Duration::from_secs(1);
 /// Non-JSON or binary frames tolerated before closing with 4400.
 const MAX_BAD_FRAMES: u32 = 3;
 
@@ -354,7 +356,7 @@ async fn run(
     let mut pings = tokio::time::interval_at(Instant::now() + ping_interval, ping_interval);
     pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut pong_due: Option<Instant> = None;
-    let mut limited_since: Option<Instant> = None;
+    let mut limited_since: Option<(Instant, Instant)> = None;
     let mut closed = outbound.watch_closed();
     let mut shutdown = state.ws.shutdown.subscribe();
     let mut conn = Connection {
@@ -453,18 +455,24 @@ async fn run(
         };
         let outcome = dispatch(&mut conn, parsed).await;
         if outcome.rate_limited() {
-            let since = *limited_since.get_or_insert_with(Instant::now);
-            if since.elapsed() >= abuse_after {
+            // Over the limit is one stretch while refusals keep coming less than a second
+            // apart (admitted commands in between do not end it); a stretch as long as
+            // `ws_abuse_seconds` closes the connection 4029.
+            let now = Instant::now();
+            let since = match limited_since {
+                Some((since, last)) if now.duration_since(last) < ABUSE_GAP => since,
+                _ => now,
+            };
+            limited_since = Some((since, now));
+            if now.duration_since(since) >= abuse_after {
                 let frame = error(
                     None,
                     ErrorCode::RateLimited,
-                    "rate limit exceeded for too long",
+                    "over the rate limit for too long",
                 );
                 outbound.fail(CloseCode::RateLimitAbuse, frame);
                 break;
             }
-        } else {
-            limited_since = None;
         }
         if conn.expiry_changed {
             conn.expiry_changed = false;
