@@ -756,3 +756,57 @@ fn an_oversized_body_is_413_and_nothing_is_applied() {
     assert_eq!(app.caller("alice").stm(&session), json!([]));
     assert_eq!(value(&scrape(&app), "kato_observations_total", &[]), 0.0);
 }
+
+#[test]
+fn websocket_metrics_count_connections_frames_and_close_codes() {
+    use kato_e2e::ws::{call, close_code, connect_as, hello};
+    use tungstenite::Message;
+    let app = start();
+    let before = scrape(&app);
+    assert_eq!(value(&before, "kato_ws_connections", &[]), 0.0);
+    assert_eq!(
+        value(&before, "kato_ws_closes_total", &[("code", "4400")]),
+        0.0
+    );
+    let mut socket = connect_as(&app, "/v2/ws", "alice");
+    hello(&mut socket, "ws_metrics");
+    let reply = call(
+        &mut socket,
+        json!({"type": "observe", "id": 2, "strings": ["a"]}),
+    );
+    assert_eq!(reply["type"], "predictions");
+    let during = scrape(&app);
+    assert_eq!(value(&during, "kato_ws_connections", &[]), 1.0);
+    assert_eq!(value(&during, "kato_ws_connections_total", &[]), 1.0);
+    assert_eq!(
+        value(&during, "kato_ws_frames_total", &[("type", "observe")]),
+        1.0
+    );
+    assert_eq!(
+        value(&during, "kato_ws_frames_total", &[("type", "hello")]),
+        1.0
+    );
+    for _ in 0..3 {
+        socket.send(Message::text("not json")).unwrap();
+    }
+    assert_eq!(close_code(&mut socket), 4400);
+    drop(socket);
+    // The close is counted once the connection task ends.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let after = scrape(&app);
+        if value(&after, "kato_ws_closes_total", &[("code", "4400")]) == 1.0 {
+            assert_eq!(value(&after, "kato_ws_connections", &[]), 0.0);
+            assert_eq!(
+                value(&after, "kato_ws_frames_total", &[("type", "non_json")]),
+                3.0
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "close 4400 never counted"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

@@ -20,6 +20,26 @@ use crate::session::{ServiceObserver, SessionService};
 pub const NAMESPACE: &str = "kato";
 
 /// Request-duration buckets, in seconds: 50 µs up to 10 s.
+/// Label values of `kato_ws_frames_total{type}`: every client frame type and the refusals.
+pub const WS_FRAME_TYPES: [&str; 16] = [
+    "hello",
+    "observe",
+    "observe_sequence",
+    "learn",
+    "get_predictions",
+    "get_stm",
+    "clear_stm",
+    "clear_all",
+    "config",
+    "watch",
+    "unwatch",
+    "refresh",
+    "ping",
+    "invalid",
+    "non_json",
+    "binary",
+];
+
 pub const REQUEST_BUCKETS: &[f64] = &[
     0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
     1.0, 2.5, 5.0, 10.0,
@@ -144,6 +164,11 @@ pub struct Metrics {
     disk_usage_percent: Gauge,
     resident_memory_bytes: Gauge,
     uptime_seconds: Gauge,
+    ws_connections: IntGauge,
+    ws_connections_total: IntCounter,
+    ws_closes: IntCounterVec,
+    ws_frames: IntCounterVec,
+    ws_command_seconds: HistogramVec,
     totals: Totals,
     history: Mutex<History>,
     started: Instant,
@@ -304,6 +329,48 @@ impl Metrics {
             "Resident memory of this server process, in bytes.",
         );
         let uptime_seconds = gauge("uptime_seconds", "Seconds since this process started.");
+        let ws_connections = register(
+            &registry,
+            IntGauge::with_opts(opts(
+                "ws_connections",
+                "Open WebSocket connections (/v2/ws and /ws) on this instance.",
+            )),
+        );
+        let ws_connections_total = counter(
+            "ws_connections_total",
+            "WebSocket connections accepted (upgraded).",
+        );
+        let ws_closes = register(
+            &registry,
+            IntCounterVec::new(
+                opts(
+                    "ws_closes_total",
+                    "WebSocket connections ended, by close code (PROTOCOL.md §7; 1000 also when the client closed or vanished).",
+                ),
+                &["code"],
+            ),
+        );
+        let ws_frames = register(
+            &registry,
+            IntCounterVec::new(
+                opts(
+                    "ws_frames_total",
+                    "Inbound WebSocket frames, by frame type; invalid, non_json and binary for refused ones.",
+                ),
+                &["type"],
+            ),
+        );
+        let ws_command_seconds = register(
+            &registry,
+            HistogramVec::new(
+                histogram_opts(
+                    "ws_command_seconds",
+                    "Server time of one WebSocket command, from parsed frame to queued reply (includes waiting for the session's command lock).",
+                    REQUEST_BUCKETS,
+                ),
+                &["type"],
+            ),
+        );
         let build_info = register(
             &registry,
             GaugeVec::new(
@@ -320,6 +387,14 @@ impl Metrics {
         // Children that exist from the start, so every series is scraped even before traffic.
         for scope in ["session", "subject"] {
             rate_limited.with_label_values(&[scope]).inc_by(0);
+        }
+        for code in kato_protocol::close::CloseCode::ALL {
+            ws_closes
+                .with_label_values(&[code.code().to_string().as_str()])
+                .inc_by(0);
+        }
+        for kind in WS_FRAME_TYPES {
+            ws_frames.with_label_values(&[kind]).inc_by(0);
         }
         database_connections.with_label_values(&["embedded"]).set(0);
         circuit_breaker_state
@@ -346,6 +421,11 @@ impl Metrics {
             disk_usage_percent,
             resident_memory_bytes,
             uptime_seconds,
+            ws_connections,
+            ws_connections_total,
+            ws_closes,
+            ws_frames,
+            ws_command_seconds,
             totals: Totals::default(),
             history: Mutex::new(History {
                 samples: VecDeque::new(),
@@ -357,6 +437,30 @@ impl Metrics {
                 last_at: None,
             }),
             started: Instant::now(),
+        }
+    }
+
+    /// A WebSocket connection was accepted.
+    pub fn ws_opened(&self) {
+        self.ws_connections.inc();
+        self.ws_connections_total.inc();
+    }
+
+    /// A WebSocket connection ended with `code`.
+    pub fn ws_closed(&self, code: u16) {
+        self.ws_connections.dec();
+        self.ws_closes
+            .with_label_values(&[code.to_string().as_str()])
+            .inc();
+    }
+
+    /// One inbound frame of `kind` (a `WS_FRAME_TYPES` entry) and, for commands, its time.
+    pub fn ws_frame(&self, kind: &'static str, took: Option<Duration>) {
+        self.ws_frames.with_label_values(&[kind]).inc();
+        if let Some(took) = took {
+            self.ws_command_seconds
+                .with_label_values(&[kind])
+                .observe(took.as_secs_f64());
         }
     }
 

@@ -307,9 +307,12 @@ async fn upgrade(
     ));
     actix_web::rt::spawn(outbound.clone().write(session));
     state.ws.live.fetch_add(1, Ordering::Relaxed);
+    state.metrics.ws_opened();
     let guard = LiveGuard(state.clone());
     actix_web::rt::spawn(async move {
-        run(state, auth, outbound, stream).await;
+        run(state.clone(), auth, outbound.clone(), stream).await;
+        let code = outbound.closing().unwrap_or(CloseCode::Normal);
+        state.metrics.ws_closed(code.code());
         drop(guard);
     });
     Ok(response)
@@ -427,6 +430,7 @@ async fn run(
                 break;
             }
             Some(Ok(AggregatedMessage::Binary(_))) => {
+                state.metrics.ws_frame("binary", None);
                 bad_frames += 1;
                 if !bad_frame(&outbound, bad_frames, "binary frames are not supported") {
                     break;
@@ -442,6 +446,7 @@ async fn run(
         let parsed = match frame::parse(&text) {
             Ok(parsed) => parsed,
             Err(frame::FrameError::NotJson) => {
+                state.metrics.ws_frame("non_json", None);
                 bad_frames += 1;
                 if !bad_frame(&outbound, bad_frames, "frame is not valid JSON") {
                     break;
@@ -449,11 +454,15 @@ async fn run(
                 continue;
             }
             Err(frame::FrameError::Invalid { id, field, message }) => {
+                state.metrics.ws_frame("invalid", None);
                 outbound.frame(&ServerFrame::Error(validation(id, &field, message)));
                 continue;
             }
         };
+        let kind = parsed.frame.type_name();
+        let started = Instant::now();
         let outcome = dispatch(&mut conn, parsed).await;
+        state.metrics.ws_frame(kind, Some(started.elapsed()));
         if outcome.rate_limited() {
             // Over the limit is one stretch while refusals keep coming less than a second
             // apart (admitted commands in between do not end it); a stretch as long as
