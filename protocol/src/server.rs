@@ -151,18 +151,93 @@ pub struct Pong {
     pub server_time: u64,
 }
 
-/// A state change of a watched (or the bound) session (PROTOCOL.md §5).
+/// A state change of a watched session (PROTOCOL.md §5). On the wire `kind` and `data` are
+/// sibling fields: `{"type":"event","session_id":…,"epoch":…,"offset":…,"kind":"learned","data":{…}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Event {
     pub session_id: String,
     pub epoch: String,
-    /// Monotonically increasing inside `epoch`.
+    /// Monotonically increasing inside `epoch`, from 1.
     pub offset: u64,
-    pub kind: EventKind,
-    /// `observed`: the `predictions` reply without `id`; `learned`: `{pattern_name}`;
-    /// `config_changed`: `{config}`; the others: `{}`.
-    pub data: serde_json::Value,
+    #[serde(flatten)]
+    pub change: Change,
 }
+
+/// What changed (`kind`) and its details (`data`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", content = "data", rename_all = "snake_case")]
+pub enum Change {
+    /// An observation was applied.
+    Observed(Observed),
+    /// A learn ran; `pattern_name` is `""` when nothing was learned.
+    Learned(LearnedData),
+    /// The STM was cleared (`clear_stm`), or with `knowledge_base_cleared` the whole node
+    /// (`clear_all`).
+    StmCleared(StmCleared),
+    /// The session's config changed; `config` is the effective config.
+    ConfigChanged(ConfigChanged),
+    /// The session was deleted.
+    Deleted(Empty),
+    /// The session's TTL ran out.
+    Expired(Empty),
+}
+
+impl Change {
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Change::Observed(_) => EventKind::Observed,
+            Change::Learned(_) => EventKind::Learned,
+            Change::StmCleared(_) => EventKind::StmCleared,
+            Change::ConfigChanged(_) => EventKind::ConfigChanged,
+            Change::Deleted(_) => EventKind::Deleted,
+            Change::Expired(_) => EventKind::Expired,
+        }
+    }
+}
+
+/// `data` of an `observed` event. For a single `observe` it is the `predictions` reply
+/// without `id`; for each item of `observe_sequence` it has `sequence_position` and no
+/// `elapsed_us`, and only the last item carries the final predictions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Observed {
+    pub unique_id: String,
+    pub time: u64,
+    pub stm_length: u64,
+    pub auto_learned_pattern: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predictions: Option<Vec<Prediction>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub future_potentials: Option<Vec<FuturePotential>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elapsed_us: Option<u64>,
+    /// This event's offset.
+    pub offset: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence_position: Option<u64>,
+}
+
+/// `data` of a `learned` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LearnedData {
+    pub pattern_name: String,
+}
+
+/// `data` of a `stm_cleared` event.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct StmCleared {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub knowledge_base_cleared: Option<bool>,
+}
+
+/// `data` of a `config_changed` event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ConfigChanged {
+    pub config: SessionConfig,
+}
+
+/// `data` of events that carry nothing: `{}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Empty {}
 
 /// What changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]

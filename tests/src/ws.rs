@@ -53,15 +53,25 @@ pub fn send(socket: &mut Socket, frame: Value) {
     socket.send(Message::text(frame.to_string())).unwrap();
 }
 
-/// The next text frame as JSON (skipping pings).
+/// The next text frame as JSON (skipping pings). Every frame must also parse as the protocol
+/// crate's `ServerFrame`, so the wire types cannot drift from what the server sends.
 pub fn recv(socket: &mut Socket) -> Value {
     loop {
         match socket.read().unwrap() {
-            Message::Text(text) => return serde_json::from_str(text.as_str()).unwrap(),
+            Message::Text(text) => return checked(text.as_str()),
             Message::Ping(_) | Message::Pong(_) => continue,
             other => panic!("expected a text frame, got {other:?}"),
         }
     }
+}
+
+/// Parses a server frame, checking it against `kato_protocol::server::ServerFrame`.
+pub fn checked(text: &str) -> Value {
+    let value: Value = serde_json::from_str(text).unwrap();
+    if let Err(e) = serde_json::from_value::<kato_protocol::server::ServerFrame>(value.clone()) {
+        panic!("the server sent a frame the protocol types reject ({e}): {text}");
+    }
+    value
 }
 
 pub fn call(socket: &mut Socket, frame: Value) -> Value {
@@ -99,7 +109,7 @@ pub fn try_recv(socket: &mut Socket, wait: Duration) -> Option<Value> {
     read_timeout(socket, Some(wait));
     let result = loop {
         match socket.read() {
-            Ok(Message::Text(text)) => break Some(serde_json::from_str(text.as_str()).unwrap()),
+            Ok(Message::Text(text)) => break Some(checked(text.as_str())),
             Ok(Message::Ping(_) | Message::Pong(_)) => continue,
             Ok(other) => panic!("expected a text frame, got {other:?}"),
             Err(tungstenite::Error::Io(e))

@@ -78,12 +78,24 @@ export type Config = {
 };
 
 /**
+ * `data` of a `config_changed` event.
+ */
+export type ConfigChanged = {
+  "config": { [key: string]: unknown };
+};
+
+/**
  * Reply to `config`: the session's effective config after the update.
  */
 export type ConfigReply = {
   "id": number;
   "config": { [key: string]: unknown };
 };
+
+/**
+ * `data` of events that carry nothing: `{}`.
+ */
+export type Empty = { [key: string]: unknown };
 
 /**
  * A failed request (with its `id`) or a connection-level problem (without).
@@ -109,27 +121,35 @@ export type Error = {
 export type ErrorCode = ("KATO_VALIDATION_ERROR" | "KATO_UNAUTHORIZED" | "KATO_FORBIDDEN" | "KATO_SESSION_NOT_FOUND" | "KATO_SESSION_EXPIRED" | "KATO_RATE_LIMITED" | "KATO_DATABASE_ERROR" | "KATO_CIRCUIT_OPEN" | "KATO_PAYLOAD_TOO_LARGE" | "KATO_NOT_FOUND" | "KATO_METHOD_NOT_ALLOWED" | "KATO_CAPACITY" | "KATO_INTERNAL");
 
 /**
- * A state change of a watched (or the bound) session (PROTOCOL.md §5).
+ * A state change of a watched session (PROTOCOL.md §5). On the wire `kind` and `data` are
+ * sibling fields: `{"type":"event","session_id":…,"epoch":…,"offset":…,"kind":"learned","data":{…}}`.
  */
-export type Event = {
+export type Event = ({
+  "kind": "observed";
+  "data": Observed;
+} | {
+  "kind": "learned";
+  "data": LearnedData;
+} | {
+  "kind": "stm_cleared";
+  "data": StmCleared;
+} | {
+  "kind": "config_changed";
+  "data": ConfigChanged;
+} | {
+  "kind": "deleted";
+  "data": Empty;
+} | {
+  "kind": "expired";
+  "data": Empty;
+}) & {
   "session_id": string;
   "epoch": string;
   /**
-   * Monotonically increasing inside `epoch`.
+   * Monotonically increasing inside `epoch`, from 1.
    */
   "offset": number;
-  "kind": EventKind;
-  /**
-   * `observed`: the `predictions` reply without `id`; `learned`: `{pattern_name}`;
-   * `config_changed`: `{config}`; the others: `{}`.
-   */
-  "data": unknown;
 };
-
-/**
- * What changed.
- */
-export type EventKind = "observed" | "learned" | "stm_cleared" | "config_changed" | "deleted" | "expired";
 
 /**
  * The full-path prediction object, fields in the order of ALGORITHM.md §4.10.
@@ -254,6 +274,13 @@ export type Learned = {
 };
 
 /**
+ * `data` of a `learned` event.
+ */
+export type LearnedData = {
+  "pattern_name": string;
+};
+
+/**
  * Flow-control limits of the connection (PROTOCOL.md §6).
  */
 export type Limits = {
@@ -299,6 +326,26 @@ export type ObserveSequence = {
   "learn_after_each"?: (boolean | null);
   "learn_at_end"?: (boolean | null);
   "clear_stm_between"?: (boolean | null);
+};
+
+/**
+ * `data` of an `observed` event. For a single `observe` it is the `predictions` reply
+ * without `id`; for each item of `observe_sequence` it has `sequence_position` and no
+ * `elapsed_us`, and only the last item carries the final predictions.
+ */
+export type Observed = {
+  "unique_id": string;
+  "time": number;
+  "stm_length": number;
+  "auto_learned_pattern"?: (string | null);
+  "predictions"?: (Array<Prediction> | null);
+  "future_potentials"?: (Array<FuturePotential> | null);
+  "elapsed_us"?: (number | null);
+  /**
+   * This event's offset.
+   */
+  "offset": number;
+  "sequence_position"?: (number | null);
 };
 
 /**
@@ -497,6 +544,13 @@ export type Stm = {
   "id": number;
   "stm": Array<Array<string>>;
   "length": number;
+};
+
+/**
+ * `data` of a `stm_cleared` event.
+ */
+export type StmCleared = {
+  "knowledge_base_cleared"?: (boolean | null);
 };
 
 /**
