@@ -434,3 +434,41 @@ fn a_slow_watcher_is_closed_4008_and_the_observer_is_not_held_up() {
     // The observer's connection is unaffected.
     observe(&mut observer, 5000, &["still", "here"]);
 }
+
+#[test]
+fn a_connection_watches_at_most_the_configured_number_of_sessions() {
+    let app = TestApp::builder().env("KATO_WS_MAX_WATCHES", "1").start();
+    let mut owner = connect_as(&app, "/v2/ws", "alice");
+    let first = hello(&mut owner, "ws_watch_max")["session_id"].clone();
+    let mut other = connect_as(&app, "/v2/ws", "alice");
+    let second = hello(&mut other, "ws_watch_max")["session_id"].clone();
+    let mut watcher = connect_as(&app, "/v2/ws", "alice");
+    let watch = |socket: &mut Socket, id: u64, session: &Value| {
+        call(
+            socket,
+            json!({"type": "watch", "id": id, "session_id": session}),
+        )
+    };
+    assert_eq!(watch(&mut watcher, 1, &first)["type"], "ack");
+    assert_eq!(
+        watch(&mut watcher, 2, &first)["type"],
+        "ack",
+        "re-watching is free"
+    );
+    let refused = watch(&mut watcher, 3, &second);
+    assert_eq!(refused["code"], "KATO_VALIDATION_ERROR", "{refused}");
+    assert_eq!(refused["details"]["field"], "session_id");
+    // Once the first session is gone it no longer counts.
+    let session = first.as_str().unwrap();
+    let deleted = app
+        .as_user(
+            reqwest_method("DELETE"),
+            &format!("/sessions/{session}"),
+            "alice",
+        )
+        .send()
+        .unwrap();
+    assert_eq!(deleted.status().as_u16(), 200);
+    assert_eq!(recv(&mut watcher)["kind"], "deleted");
+    assert_eq!(watch(&mut watcher, 4, &second)["type"], "ack");
+}

@@ -29,6 +29,11 @@ pub(super) async fn watch(conn: &mut Connection, frame: Watch) -> Outcome {
     }
     let max = conn.state.settings.ws_max_watches;
     if !conn.watching.contains(&frame.session_id) && conn.watching.len() >= max {
+        // Sessions that ended since they were watched no longer count.
+        let sessions = &conn.state.sessions;
+        conn.watching.retain(|id| sessions.owner_of(id).is_some());
+    }
+    if !conn.watching.contains(&frame.session_id) && conn.watching.len() >= max {
         return Outcome::error(validation(
             Some(id),
             "session_id",
