@@ -179,7 +179,7 @@ impl Default for Settings {
             ws_max_watches: 64,
             ws_shutdown_grace_seconds: 10,
             event_history_len: 1000,
-            event_history_bytes: 1 << 20,
+            event_history_bytes: 256 << 10,
             event_history_seconds: 600,
             idempotency_window: 1000,
             engine: EngineConfig::default(),

@@ -529,6 +529,10 @@ impl SessionService {
             .iter()
             .filter(|id| self.remove(id, "expired"))
             .count();
+        let live: Vec<Arc<Slot>> = self.table_read().values().cloned().collect();
+        for slot in live {
+            slot.stream().trim(now);
+        }
         self.inner.by_session.retain_recent();
         self.inner.by_subject.retain_recent();
         self.inner.by_session.shrink_to_fit();

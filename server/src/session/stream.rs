@@ -29,7 +29,7 @@ impl Default for StreamLimits {
     fn default() -> Self {
         StreamLimits {
             history_len: 1000,
-            history_bytes: 1 << 20,
+            history_bytes: 256 << 10,
             history_age: Duration::from_secs(600),
             idempotency_window: 1000,
         }
@@ -246,7 +246,9 @@ impl EventStream {
         self.trim(Instant::now());
     }
 
-    fn trim(&mut self, now: Instant) {
+    /// Drops events older than the history's age limit (the sweeper calls this for idle
+    /// sessions, whose history is otherwise trimmed only when they publish).
+    pub fn trim(&mut self, now: Instant) {
         while let Some(front) = self.history.front() {
             let too_many = self.history.len() > self.limits.history_len;
             let too_big = self.history_bytes > self.limits.history_bytes;
