@@ -102,6 +102,9 @@ impl Node {
 pub struct KnowledgeBases {
     backend: Arc<dyn KbBackend>,
     nodes: Mutex<FxHashMap<NodeId, Arc<Node>>>,
+    /// One gate per node being loaded: a node loads once, outside the registry lock, so a
+    /// large first load never delays lookups of other nodes.
+    loading: Mutex<FxHashMap<NodeId, Arc<Mutex<()>>>>,
 }
 
 impl KnowledgeBases {
@@ -109,6 +112,7 @@ impl KnowledgeBases {
         KnowledgeBases {
             backend,
             nodes: Mutex::new(FxHashMap::default()),
+            loading: Mutex::new(FxHashMap::default()),
         }
     }
 
@@ -118,20 +122,58 @@ impl KnowledgeBases {
 
     /// The node, loading it from the backend if this process has not yet.
     pub fn node(&self, id: &NodeId) -> Result<Arc<Node>, StoreError> {
-        let mut nodes = self.nodes.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(node) = nodes.get(id) {
-            return Ok(node.clone());
+        if let Some(node) = self.loaded_node(id) {
+            return Ok(node);
         }
-        // Loading under the registry lock keeps two callers from replaying the same log twice;
-        // it happens once per node per process.
-        let kb = self.backend.load(id)?;
-        tracing::info!(node = %id, patterns = kb.patterns().len(), backend = self.backend.name(), "node loaded");
-        let node = Arc::new(Node {
-            id: id.clone(),
-            kb: RwLock::new(kb),
+        let gate = self
+            .loading
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(id.clone())
+            .or_default()
+            .clone();
+        let _loading = gate.lock().unwrap_or_else(PoisonError::into_inner);
+        // Someone else may have loaded it while this caller waited at the gate.
+        if let Some(node) = self.loaded_node(id) {
+            return Ok(node);
+        }
+        let started = std::time::Instant::now();
+        let loaded = self.backend.load(id);
+        let result = loaded.map(|kb| {
+            tracing::info!(
+                node = %id,
+                patterns = kb.patterns().len(),
+                backend = self.backend.name(),
+                millis = started.elapsed().as_millis() as u64,
+                "node loaded"
+            );
+            let node = Arc::new(Node {
+                id: id.clone(),
+                kb: RwLock::new(kb),
+            });
+            self.nodes
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(id.clone(), node.clone());
+            node
         });
-        nodes.insert(id.clone(), node.clone());
-        Ok(node)
+        if result.is_ok() {
+            // Later callers find the node in the registry. After a failure the gate stays, so
+            // callers queued behind it and newcomers still load one at a time.
+            self.loading
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(id);
+        }
+        result
+    }
+
+    fn loaded_node(&self, id: &NodeId) -> Option<Arc<Node>> {
+        self.nodes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(id)
+            .cloned()
     }
 
     /// Runs a read on the node if it exists (loaded here or persisted), else on an empty
@@ -141,13 +183,7 @@ impl KnowledgeBases {
         id: &NodeId,
         f: impl FnOnce(&NodeKb) -> R,
     ) -> Result<R, StoreError> {
-        let loaded = self
-            .nodes
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(id)
-            .cloned();
-        match loaded {
+        match self.loaded_node(id) {
             Some(node) => Ok(node.read(f)),
             None if self.backend.exists(id) => Ok(self.node(id)?.read(f)),
             None => Ok(f(&NodeKb::new())),
