@@ -7,6 +7,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod resilience;
 pub mod session;
 pub mod shell;
 pub mod store;
