@@ -145,6 +145,8 @@ impl Application {
                         .configure(crate::ws::configure),
                 )
                 .configure(crate::ws::configure)
+                // Upstream's event stream, at the root only (API.md §3.1).
+                .configure(crate::ws::events::configure)
                 // v1 first: its `/pattern/{id}`, `/percept-data` and `/cognition-data` answer
                 // only requests with `X-Session-ID` (a guard) and leave the rest to `current`.
                 .configure(api::v1::configure)

@@ -7,6 +7,7 @@
 mod clear_all;
 mod clear_stm;
 mod config;
+pub mod events;
 pub mod frame;
 mod get_predictions;
 mod get_stm;
