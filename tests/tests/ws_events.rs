@@ -61,14 +61,12 @@ fn recv(socket: &mut Socket) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
+/// The next frame, which must be the server's close frame; returns its code.
 fn close_code(socket: &mut Socket) -> u16 {
-    loop {
-        match socket.read() {
-            Ok(Message::Close(Some(frame))) => return u16::from(frame.code),
-            Ok(Message::Close(None)) => panic!("close without a code"),
-            Ok(other) => panic!("expected a close frame, got {other:?}"),
-            Err(e) => panic!("connection ended without a close frame: {e}"),
-        }
+    match socket.read() {
+        Ok(Message::Close(Some(frame))) => u16::from(frame.code),
+        Ok(other) => panic!("expected a close frame with a code, got {other:?}"),
+        Err(e) => panic!("connection ended without a close frame: {e}"),
     }
 }
 
