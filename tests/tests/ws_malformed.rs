@@ -2,46 +2,17 @@
 //! gets its exact error code, field and close code, and afterwards the server still answers a
 //! fresh connection and `/health`.
 
-use std::net::TcpStream;
-use std::time::Duration;
-
-use kato_e2e::{token, TestApp};
+use kato_e2e::ws::{close_code, connect_as, hello, recv, Socket};
+use kato_e2e::TestApp;
 use serde_json::{json, Value};
-use tungstenite::client::IntoClientRequest;
-use tungstenite::http::HeaderValue;
-use tungstenite::stream::MaybeTlsStream;
-use tungstenite::{Message, WebSocket};
+use tungstenite::Message;
 
-type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
-
-/// The default inbound frame limit (PROTOCOL.md §2).
+/// The default inbound frame limit (PROTOCOL.md §2, `ws_max_frame_bytes`).
 const LIMIT: usize = 64 * 1024;
 
+/// An authenticated connection (tungstenite sends each message as one frame).
 fn connect(app: &TestApp) -> Socket {
-    let url = app.url("/v2/ws").replacen("http://", "ws://", 1);
-    let mut request = url.into_client_request().unwrap();
-    let bearer = format!("Bearer {}", token("alice", &json!({})));
-    request
-        .headers_mut()
-        .insert("authorization", HeaderValue::from_str(&bearer).unwrap());
-    // tungstenite sends each message as one frame, so the per-frame limit applies to it.
-    let (socket, _) = tungstenite::connect(request).unwrap();
-    if let MaybeTlsStream::Plain(stream) = socket.get_ref() {
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
-    }
-    socket
-}
-
-fn recv(socket: &mut Socket) -> Value {
-    loop {
-        match socket.read().unwrap() {
-            Message::Text(text) => return serde_json::from_str(text.as_str()).unwrap(),
-            Message::Ping(_) | Message::Pong(_) => continue,
-            other => panic!("expected a text frame, got {other:?}"),
-        }
-    }
+    connect_as(app, "/v2/ws", "alice")
 }
 
 fn send_text(socket: &mut Socket, text: String) -> Value {
@@ -49,25 +20,16 @@ fn send_text(socket: &mut Socket, text: String) -> Value {
     recv(socket)
 }
 
-fn close_code(socket: &mut Socket) -> u16 {
-    loop {
-        match socket.read() {
-            Ok(Message::Close(Some(frame))) => return u16::from(frame.code),
-            Ok(Message::Close(None)) => panic!("close without a code"),
-            Ok(_) => continue,
-            Err(e) => panic!("connection ended without a close frame: {e}"),
-        }
-    }
+/// The server's last words: an `error KATO_VALIDATION_ERROR` without `id`, then close `code`.
+fn closes_with(socket: &mut Socket, code: u16) {
+    assert_validation(&recv(socket), None, None);
+    assert_eq!(close_code(socket), code);
 }
 
 /// A bound connection (hello on a fresh session).
 fn bound(app: &TestApp) -> Socket {
     let mut socket = connect(app);
-    let welcome = send_text(
-        &mut socket,
-        json!({"type": "hello", "id": 1, "node_id": "malformed"}).to_string(),
-    );
-    assert_eq!(welcome["type"], "welcome", "{welcome}");
+    hello(&mut socket, "malformed");
     socket
 }
 
@@ -184,7 +146,7 @@ fn non_json_binary_and_deep_frames_count_toward_4400() {
     let pong = send_text(&mut socket, json!({"type": "ping", "id": 2}).to_string());
     assert_eq!(pong["type"], "pong");
     socket.send(Message::binary(vec![0u8, 1, 2])).unwrap();
-    assert_eq!(close_code(&mut socket), 4400);
+    closes_with(&mut socket, 4400);
     still_serving(&app);
 
     let mut socket = bound(&app);
@@ -193,7 +155,7 @@ fn non_json_binary_and_deep_frames_count_toward_4400() {
     socket.send(Message::binary(vec![2u8])).unwrap();
     assert_validation(&recv(&mut socket), None, None);
     socket.send(Message::text("{")).unwrap();
-    assert_eq!(close_code(&mut socket), 4400);
+    closes_with(&mut socket, 4400);
     still_serving(&app);
 }
 
@@ -207,13 +169,13 @@ fn a_frame_of_exactly_the_limit_passes_and_one_byte_more_closes_4009() {
     socket
         .send(Message::text(padded_ping(3, LIMIT + 1)))
         .unwrap();
-    assert_eq!(close_code(&mut socket), 4009);
+    closes_with(&mut socket, 4009);
     still_serving(&app);
 
     // 100k `[` is over the limit before it is JSON at all.
     let mut socket = bound(&app);
     socket.send(Message::text("[".repeat(100_000))).unwrap();
-    assert_eq!(close_code(&mut socket), 4009);
+    closes_with(&mut socket, 4009);
     still_serving(&app);
 
     // 1 MB of strings.
@@ -222,7 +184,20 @@ fn a_frame_of_exactly_the_limit_passes_and_one_byte_more_closes_4009() {
     let big = json!({"type": "observe", "id": 4, "strings": strings}).to_string();
     assert!(big.len() > 1_000_000);
     socket.send(Message::text(big)).unwrap();
-    assert_eq!(close_code(&mut socket), 4009);
+    closes_with(&mut socket, 4009);
+    still_serving(&app);
+}
+
+#[test]
+fn the_limit_follows_the_setting() {
+    let app = TestApp::builder()
+        .env("KATO_WS_MAX_FRAME_BYTES", "1024")
+        .start();
+    let mut socket = bound(&app);
+    let pong = send_text(&mut socket, padded_ping(2, 1024));
+    assert_eq!(pong["type"], "pong", "{pong}");
+    socket.send(Message::text(padded_ping(3, 1025))).unwrap();
+    closes_with(&mut socket, 4009);
     still_serving(&app);
 }
 
@@ -238,6 +213,6 @@ fn malformed_frames_before_hello_follow_the_same_rules() {
     socket
         .send(Message::text(padded_ping(3, LIMIT + 1)))
         .unwrap();
-    assert_eq!(close_code(&mut socket), 4009);
+    closes_with(&mut socket, 4009);
     still_serving(&app);
 }

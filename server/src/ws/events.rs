@@ -233,12 +233,18 @@ fn authenticate(
     }
 }
 
-/// `GET /ws/events`: upgrades, then streams (or closes 4001 on bad credentials).
+/// `GET /ws/events`: upgrades, then streams (or closes 4001 on bad credentials). During
+/// shutdown the upgrade is refused with 503, and open streams are closed 4000.
 async fn upgrade(
     req: HttpRequest,
     body: web::Payload,
     state: web::Data<AppState>,
 ) -> actix_web::Result<HttpResponse> {
+    if state.ws.shutting_down() {
+        return Ok(HttpResponse::ServiceUnavailable()
+            .insert_header((header::RETRY_AFTER, "1"))
+            .json(json!({"detail": "server shutting down"})));
+    }
     let (sub_token, chosen) = subprotocols(&req);
     let auth = authenticate(&req, &state, sub_token);
     let (mut response, session, stream) = actix_ws::handle(&req, body)?;
@@ -301,8 +307,12 @@ async fn run(
     }
     let expires = tokio::time::sleep_until(expiry(&principal));
     tokio::pin!(expires);
+    let mut shutdown = state.ws.shutdown.subscribe();
     loop {
         tokio::select! {
+            _ = shutdown.wait_for(|down| *down) => {
+                return close(session, CloseCode::ServerShuttingDown, "server shutting down").await;
+            }
             () = &mut expires => {
                 return close(session, CloseCode::TokenExpired, "token_expired").await;
             }
