@@ -56,7 +56,10 @@ pub fn observation(
 ) -> Result<Observation, FieldError> {
     let object = value.as_object().ok_or_else(|| {
         reject(
-            prefix.trim_end_matches('.').to_string() + "body",
+            match prefix.trim_end_matches('.') {
+                "" => "body".to_string(),
+                item => item.to_string(),
+            },
             "Input should be a valid object",
         )
     })?;
@@ -271,5 +274,7 @@ mod tests {
         assert!(observations(Some(&json!([{}])), &l).is_ok());
         let err = observations(Some(&json!([{"strings": [1]}])), &l).unwrap_err();
         assert_eq!(err.field, "observations[0].strings[0]");
+        let err = observations(Some(&json!([7])), &l).unwrap_err();
+        assert_eq!(err.field, "observations[0]");
     }
 }

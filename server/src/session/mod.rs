@@ -56,11 +56,22 @@ pub struct SessionLimits {
 #[serde(tag = "type")]
 pub enum SessionEvent {
     #[serde(rename = "session.created")]
-    Created { session_id: String, node_id: String },
+    Created {
+        session_id: String,
+        node_id: String,
+        /// The owner (never serialised: event streams filter on it).
+        #[serde(skip)]
+        subject: String,
+        #[serde(skip)]
+        created_at: SystemTime,
+    },
     #[serde(rename = "session.destroyed")]
     Destroyed {
         session_id: String,
         node_id: String,
+        #[serde(skip)]
+        subject: String,
+        /// `"deleted"` or `"expired"`.
         reason: &'static str,
     },
 }
@@ -351,6 +362,8 @@ impl SessionService {
         let _ = self.inner.events.send(SessionEvent::Created {
             session_id: slot.id.clone(),
             node_id: slot.node.to_string(),
+            subject: slot.subject.clone(),
+            created_at: slot.created_at,
         });
         Ok(self.info_of(&slot))
     }
@@ -407,6 +420,7 @@ impl SessionService {
                 let _ = self.inner.events.send(SessionEvent::Destroyed {
                     session_id: slot.id.clone(),
                     node_id: slot.node.to_string(),
+                    subject: slot.subject.clone(),
                     reason,
                 });
                 true

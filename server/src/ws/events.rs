@@ -91,11 +91,13 @@ impl Audience {
     }
 
     /// The frame to send for `event`, if any.
-    fn frame(&mut self, event: &SessionEvent, sessions: &SessionService) -> Option<Value> {
+    fn frame(&mut self, event: &SessionEvent) -> Option<Value> {
         match event {
             SessionEvent::Created {
                 session_id,
                 node_id,
+                subject: owner,
+                created_at,
             } => {
                 if let Audience::Owner {
                     subject,
@@ -103,22 +105,18 @@ impl Audience {
                     known,
                 } = self
                 {
-                    let owner = sessions.owner_of(session_id).map(|(owner, _)| owner);
-                    if !Audience::owns(subject, session, session_id, owner.as_deref()) {
+                    if !Audience::owns(subject, session, session_id, Some(owner)) {
                         return None;
                     }
                     known.insert(session_id.clone());
                 }
-                let now = SystemTime::now();
                 Some(json!({
                     "event_type": "session.created",
-                    "timestamp": utc_isoformat(now),
+                    "timestamp": utc_isoformat(SystemTime::now()),
                     "data": {
                         "session_id": session_id,
                         "node_id": node_id,
-                        // The event carries no creation time; it is sent synchronously by
-                        // `create`, so the time it arrives is within a scheduling delay of it.
-                        "created_at": utc_isoformat(now),
+                        "created_at": utc_isoformat(*created_at),
                     },
                 }))
             }
@@ -328,7 +326,7 @@ async fn run(
                         return close(session, CloseCode::ServerShuttingDown, "shutting down").await;
                     }
                 };
-                if let Some(frame) = audience.frame(&event, &state.sessions) {
+                if let Some(frame) = audience.frame(&event) {
                     if session.text(frame.to_string()).await.is_err() {
                         return;
                     }
