@@ -72,6 +72,9 @@ impl Application {
         if settings.auth == AuthMode::Disabled {
             tracing::warn!("authentication is DISABLED (KATO_AUTH=disabled): every caller is 'anonymous' with every scope; never use this in production");
         }
+        if settings.dev_echo {
+            tracing::warn!("the development echo WebSocket /dev/echo is ON (KATO_DEV_ECHO=true): it is unauthenticated; never use this in production");
+        }
         let (auth, dev_token) =
             Authenticator::from_settings(&settings).map_err(anyhow::Error::msg)?;
         let backend = EmbeddedBackend::open(&settings.data_dir, LogOptions::default())?;
@@ -121,6 +124,7 @@ impl Application {
         });
         let max_body = state.settings.max_body_bytes;
         let app_state = state.clone();
+        let dev_echo = state.settings.dev_echo;
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -147,6 +151,11 @@ impl Application {
                 .configure(crate::ws::configure)
                 // Upstream's event stream, at the root only (API.md §3.1).
                 .configure(crate::ws::events::configure)
+                .configure(|cfg| {
+                    if dev_echo {
+                        crate::dev_echo::configure(cfg);
+                    }
+                })
                 // v1 first: its `/pattern/{id}`, `/percept-data` and `/cognition-data` answer
                 // only requests with `X-Session-ID` (a guard) and leave the rest to `current`.
                 .configure(api::v1::configure)
@@ -156,6 +165,9 @@ impl Application {
         .shutdown_timeout(SHUTDOWN_TIMEOUT_SECONDS)
         // Signals are handled in `run_until_stopped`, so WebSockets close before HTTP stops.
         .disable_signals()
+        // Replies are written as soon as they are ready: with Nagle on, a WebSocket reply that
+        // spans several segments waits for the peer's delayed ACK (~40 ms on Linux).
+        .tcp_nodelay(true)
         .listen(listener)?
         .run();
         Ok(Application {

@@ -130,6 +130,9 @@ pub struct Settings {
     /// How many observation `unique_id`s per session are remembered, so a replayed WebSocket
     /// `observe` is answered without being applied twice.
     pub idempotency_window: usize,
+    /// Serve `GET /dev/echo`, an unauthenticated WebSocket echoing every text frame (the load
+    /// tool's baseline). Development and benchmarks only; the server warns at start-up.
+    pub dev_echo: bool,
     /// Engine defaults for new sessions (ALGORITHM.md §5); sessions override them per field.
     pub engine: EngineConfig,
 }
@@ -182,6 +185,7 @@ impl Default for Settings {
             event_history_bytes: 256 << 10,
             event_history_seconds: 600,
             idempotency_window: 1000,
+            dev_echo: false,
             engine: EngineConfig::default(),
         }
     }

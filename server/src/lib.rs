@@ -6,6 +6,7 @@ pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod dev_echo;
 pub mod engine;
 pub mod resilience;
 pub mod session;
