@@ -1,8 +1,8 @@
 //! Observe and echo runs: C connections (bound to their own sessions, or on the echo endpoint)
 //! send observe frames at a total target rate or flat out with one frame in flight each, for a
 //! warm-up and then a measured window; every loop ends at the window's end. Latency is
-//! measured per round trip; at a target rate it is measured from the scheduled send time, so a
-//! slow server cannot hide queueing (no coordinated omission).
+//! measured per round trip; at a target rate, a send delayed by the previous reply is measured
+//! from its scheduled time, so a slow server cannot hide queueing (no coordinated omission).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -122,6 +122,8 @@ async fn connection(
     let mut events = Generator::new(plan.seed.wrapping_add(index as u64));
     let mut next_id = 2u64;
     let mut in_stm = 0usize;
+    // When the previous reply arrived: a send scheduled before it was held up by the server.
+    let mut last_reply = timing.start;
     // Spread the connections' schedules evenly over one interval.
     let mut next_send = match timing.interval {
         Some(interval) => timing.start + interval.mul_f64(index as f64 / count as f64),
@@ -193,6 +195,8 @@ async fn connection(
             }
         };
         let received = Instant::now();
+        let held_up = timing.interval.is_some() && last_reply > scheduled;
+        last_reply = received;
         let measured = scheduled >= timing.measure_from && received <= timing.end;
         if reply.is_error() {
             // Counted in warm-up too: an error is never hidden.
@@ -209,11 +213,9 @@ async fn connection(
             continue;
         }
         if measured {
-            let origin = if timing.interval.is_some() {
-                scheduled
-            } else {
-                sent
-            };
+            // From the schedule when the server held the send up; otherwise from the send
+            // itself, so the client timer's own lateness (up to ~1 ms) is not counted.
+            let origin = if held_up { scheduled } else { sent };
             let latency = received.saturating_duration_since(origin);
             stats.round_trip(latency.as_micros() as u64, request_bytes, reply_bytes);
             if let Some(elapsed) = reply.elapsed_us {
