@@ -43,6 +43,16 @@ pub struct Plan {
     pub seed: u64,
     pub subject_prefix: String,
     pub connect_concurrency: usize,
+    /// When set, the server's CPU time over the measured window is reported.
+    pub server_pid: Option<u32>,
+}
+
+/// CPU used over the measured window, in seconds: the server's (when its pid is known) and
+/// this process's.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CpuUse {
+    pub server_s: Option<f64>,
+    pub client_s: Option<f64>,
 }
 
 /// Opens every connection (bounded concurrency); failures are counted by label.
@@ -75,7 +85,7 @@ pub async fn open(target: &Target, minter: &Minter, plan: &Plan) -> (Vec<Socket>
 }
 
 /// Runs the plan on the open sockets and merges what every connection measured.
-pub async fn run(sockets: Vec<Socket>, plan: &Plan) -> Stats {
+pub async fn run(sockets: Vec<Socket>, plan: &Plan) -> (Stats, CpuUse) {
     let count = sockets.len().max(1);
     let start = Instant::now() + Duration::from_millis(50);
     let timing = Arc::new(Timing {
@@ -84,6 +94,26 @@ pub async fn run(sockets: Vec<Socket>, plan: &Plan) -> Stats {
         end: start + plan.warmup + plan.duration,
         interval: (plan.rate > 0.0).then(|| Duration::from_secs_f64(count as f64 / plan.rate)),
     });
+    let sampler = {
+        let (from, end, server) = (timing.measure_from, timing.end, plan.server_pid);
+        tokio::spawn(async move {
+            let read = || {
+                (
+                    server.and_then(|pid| crate::idle::cpu_seconds(pid).ok()),
+                    crate::idle::cpu_seconds(std::process::id()).ok(),
+                )
+            };
+            tokio::time::sleep_until(from).await;
+            let before = read();
+            tokio::time::sleep_until(end).await;
+            let after = read();
+            let delta = |a: Option<f64>, b: Option<f64>| Some(b? - a?);
+            CpuUse {
+                server_s: delta(before.0, after.0),
+                client_s: delta(before.1, after.1),
+            }
+        })
+    };
     let tasks: Vec<_> = sockets
         .into_iter()
         .enumerate()
@@ -100,7 +130,7 @@ pub async fn run(sockets: Vec<Socket>, plan: &Plan) -> Stats {
             Err(_) => total.error("task_panicked"),
         }
     }
-    total
+    (total, sampler.await.unwrap_or_default())
 }
 
 struct Timing {

@@ -1,5 +1,6 @@
 //! Idle-connection memory: reads the server process's resident set (`VmRSS` in
-//! `/proc/<pid>/status`), opens C authenticated connections each bound to its own session,
+//! `/proc/<pid>/status`), opens C authenticated connections each bound to its own session (or
+//! bare ones on `/dev/echo`, `--idle-on-echo`),
 //! leaves them idle (only answering pings), reads the RSS again and reports the difference per
 //! connection. Reads nothing but that one file; never signals the server.
 
@@ -29,6 +30,23 @@ fn parse_rss(status: &str) -> Option<u64> {
         Some("kB") | None => Some(value * 1024),
         _ => None,
     }
+}
+
+/// CPU time (user + system) process `pid` has used so far, in seconds (`/proc/<pid>/stat`,
+/// at the kernel's `USER_HZ` of 100).
+pub fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
+    let path = format!("/proc/{pid}/stat");
+    let stat = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    parse_cpu(&stat).with_context(|| format!("unexpected format of {path}"))
+}
+
+fn parse_cpu(stat: &str) -> Option<f64> {
+    // The command name (field 2) may contain spaces; fields after its ')' start at field 3.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) as f64 / 100.0)
 }
 
 /// Runs the idle measurement; `settle` is how long the connections sit idle before the second
@@ -80,7 +98,10 @@ pub async fn measure(
     Ok(json!({
         "run": {
             "mode": "idle",
-            "url": target.url("/v2/ws"),
+            "url": target.url(match plan.endpoint {
+                drive::Endpoint::Observe => "/v2/ws",
+                drive::Endpoint::Echo => "/dev/echo",
+            }),
             "node": plan.node,
             "connections": plan.connections,
             "connected": connected,
@@ -116,7 +137,7 @@ pub fn print(report: &Value) {
         mib(&report["rss_after_bytes"]),
     );
     println!(
-        "per idle authenticated connection (incl. its session): {} bytes ({:.1} KiB)",
+        "per idle connection: {} bytes ({:.1} KiB)",
         report["bytes_per_connection"],
         report["bytes_per_connection"].as_f64().unwrap_or(0.0) / 1024.0
     );
@@ -136,5 +157,13 @@ mod tests {
         assert_eq!(parse_rss(status), Some(12345 * 1024));
         assert_eq!(parse_rss("Name: x\n"), None);
         assert!(rss_bytes(std::process::id()).unwrap() > 0);
+    }
+
+    #[test]
+    fn reads_cpu_ticks() {
+        let stat = "123 (tokio (rt) x) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 4 0";
+        assert_eq!(parse_cpu(stat), Some(3.0));
+        assert_eq!(parse_cpu("garbage"), None);
+        assert!(cpu_seconds(std::process::id()).unwrap() >= 0.0);
     }
 }

@@ -95,9 +95,14 @@ struct Args {
     /// Handshakes in flight while opening connections.
     #[arg(long, default_value_t = 256)]
     connect_concurrency: usize,
-    /// Idle mode: the server's process id (its /proc/<pid>/status is read).
+    /// The server's process id: idle mode reads its RSS (/proc/<pid>/status, required); observe
+    /// and echo report its CPU time per round trip (/proc/<pid>/stat, optional).
     #[arg(long)]
     server_pid: Option<u32>,
+    /// Idle mode: open the connections on /dev/echo instead (no token check, no session), to
+    /// tell the cost of a bare WebSocket from that of an authenticated, bound one.
+    #[arg(long)]
+    idle_on_echo: bool,
     /// Idle mode: seconds the connections sit idle before the second RSS reading.
     #[arg(long, default_value_t = 3.0)]
     settle: f64,
@@ -197,8 +202,9 @@ async fn run(args: Args, threads: usize) -> anyhow::Result<()> {
         return Ok(());
     }
 
+    let on_echo = args.mode == Mode::Echo || (args.mode == Mode::Idle && args.idle_on_echo);
     let plan = Plan {
-        endpoint: if args.mode == Mode::Echo {
+        endpoint: if on_echo {
             Endpoint::Echo
         } else {
             Endpoint::Observe
@@ -212,6 +218,7 @@ async fn run(args: Args, threads: usize) -> anyhow::Result<()> {
         seed: args.query_seed,
         subject_prefix: args.subject_prefix.clone(),
         connect_concurrency: args.connect_concurrency,
+        server_pid: args.server_pid,
     };
 
     if args.mode == Mode::Idle {
@@ -244,9 +251,9 @@ async fn run(args: Args, threads: usize) -> anyhow::Result<()> {
         stm_events: plan.stm_events,
         threads,
     };
-    let mut stats = drive::run(sockets, &plan).await;
+    let (mut stats, cpu) = drive::run(sockets, &plan).await;
     stats.merge(&setup);
-    let report = report::run_report(&info, &stats, seeding.as_ref());
+    let report = report::run_report(&info, &stats, cpu, seeding.as_ref());
     print(&report, args.json, report::print_run)
 }
 

@@ -100,8 +100,28 @@ pub struct RunInfo {
     pub threads: usize,
 }
 
+/// CPU seconds over the window, as cores busy and milliseconds per round trip.
+fn cpu_json(seconds: Option<f64>, window_s: f64, round_trips: u64) -> Value {
+    match seconds {
+        Some(s) if window_s > 0.0 => json!({
+            "cores": (s / window_s * 100.0).round() / 100.0,
+            "ms_per_round_trip": if round_trips > 0 {
+                json!((s * 1000.0 / round_trips as f64 * 1000.0).round() / 1000.0)
+            } else {
+                Value::Null
+            },
+        }),
+        _ => Value::Null,
+    }
+}
+
 /// Builds the JSON report of an observe or echo run.
-pub fn run_report(info: &RunInfo, stats: &Stats, seeding: Option<&Value>) -> Value {
+pub fn run_report(
+    info: &RunInfo,
+    stats: &Stats,
+    cpu: crate::drive::CpuUse,
+    seeding: Option<&Value>,
+) -> Value {
     let throughput = if info.duration_s > 0.0 {
         stats.round_trips as f64 / info.duration_s
     } else {
@@ -117,6 +137,8 @@ pub fn run_report(info: &RunInfo, stats: &Stats, seeding: Option<&Value>) -> Val
         "errors": stats.errors,
         "request_bytes_mean": stats.mean_bytes(stats.request_bytes),
         "reply_bytes_mean": stats.mean_bytes(stats.reply_bytes),
+        "server_cpu": cpu_json(cpu.server_s, info.duration_s, stats.round_trips),
+        "client_cpu": cpu_json(cpu.client_s, info.duration_s, stats.round_trips),
     })
 }
 
@@ -175,6 +197,15 @@ pub fn print_run(report: &Value) {
             ms(server, "p50"),
             ms(server, "p99")
         );
+    }
+    for (who, key) in [("server", "server_cpu"), ("client", "client_cpu")] {
+        let cpu = &report[key];
+        if !cpu.is_null() {
+            println!(
+                "{who} CPU: {} cores busy, {} ms per round trip",
+                cpu["cores"], cpu["ms_per_round_trip"]
+            );
+        }
     }
     match report["errors"].as_object() {
         Some(errors) if !errors.is_empty() => {
