@@ -41,6 +41,8 @@ pub struct Plan {
     pub stm_events: usize,
     /// Seed of the observed events (each connection derives its own stream).
     pub seed: u64,
+    /// Symbols the observed events are drawn from (the seeded node's vocabulary).
+    pub vocabulary: usize,
     pub subject_prefix: String,
     pub connect_concurrency: usize,
     /// When set, the server's CPU time over the measured window is reported.
@@ -149,7 +151,7 @@ async fn connection(
     plan: &Plan,
 ) -> Stats {
     let mut stats = Stats::default();
-    let mut events = Generator::new(plan.seed.wrapping_add(index as u64));
+    let mut events = Generator::new(plan.seed.wrapping_add(index as u64), plan.vocabulary);
     let mut next_id = 2u64;
     let mut in_stm = 0usize;
     // When the previous reply arrived: a send scheduled before it was held up by the server.

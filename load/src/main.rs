@@ -86,6 +86,11 @@ struct Args {
     /// Seed of the learned patterns (7 = the engine benchmarks' knowledge base).
     #[arg(long, default_value_t = 7)]
     seed: u64,
+    /// Symbols patterns and observed events are drawn from (`s0…`); 1000 is the engine
+    /// benchmarks' dense shape, larger values give a sparser knowledge base. Use the same value
+    /// for seeding and for the run.
+    #[arg(long, default_value_t = workload::DEFAULT_VOCABULARY)]
+    vocabulary: usize,
     /// Seed of the observed events (connection i uses seed + i).
     #[arg(long, default_value_t = 99)]
     query_seed: u64,
@@ -185,6 +190,7 @@ async fn run(args: Args, threads: usize) -> anyhow::Result<()> {
             patterns: args.seed_patterns,
             connections: args.seed_connections,
             seed: args.seed,
+            vocabulary: args.vocabulary,
             subject_prefix: args.subject_prefix.clone(),
         };
         let summary = seed::seed(&target, &minter, &plan).await?;
@@ -216,6 +222,7 @@ async fn run(args: Args, threads: usize) -> anyhow::Result<()> {
         duration,
         stm_events: args.stm_events.max(1),
         seed: args.query_seed,
+        vocabulary: args.vocabulary,
         subject_prefix: args.subject_prefix.clone(),
         connect_concurrency: args.connect_concurrency,
         server_pid: args.server_pid,

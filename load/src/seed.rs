@@ -25,13 +25,15 @@ pub struct SeedPlan {
     pub patterns: usize,
     pub connections: usize,
     pub seed: u64,
+    /// Symbols the patterns are drawn from.
+    pub vocabulary: usize,
     pub subject_prefix: String,
 }
 
 /// Seeds `plan.patterns` patterns; returns a summary (JSON) for the report.
 pub async fn seed(target: &Target, minter: &Minter, plan: &SeedPlan) -> anyhow::Result<Value> {
     let started = Instant::now();
-    let mut generator = Generator::new(plan.seed);
+    let mut generator = Generator::new(plan.seed, plan.vocabulary);
     let connections = plan.connections.clamp(1, plan.patterns.max(1));
     let mut shares: Vec<Vec<Vec<Event>>> = vec![Vec::new(); connections];
     for i in 0..plan.patterns {
@@ -82,6 +84,7 @@ pub async fn seed(target: &Target, minter: &Minter, plan: &SeedPlan) -> anyhow::
         "node": plan.node,
         "patterns": learned,
         "seed": plan.seed,
+        "vocabulary": plan.vocabulary,
         "connections": connections,
         "retries": retries,
         "seconds": (seconds * 100.0).round() / 100.0,

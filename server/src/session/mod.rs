@@ -114,7 +114,8 @@ struct Slot {
     timing: Mutex<Timing>,
     /// The effective config as served (kept beside the command lock so `info` never waits for
     /// or races a running command).
-    config_view: Mutex<Map<String, Value>>,
+    /// Sessions on the default config share one map (most sessions), saving a few KB each.
+    config_view: Mutex<Arc<Map<String, Value>>>,
     /// Event offsets, history, watchers and applied `unique_id`s (PROTOCOL.md §5). Locked only
     /// to append or attach; appends happen under the command lock, so events of one session
     /// are published in command order.
@@ -193,6 +194,8 @@ struct Inner {
     counters: SessionCounters,
     events: broadcast::Sender<SessionEvent>,
     observer: OnceLock<Arc<dyn ServiceObserver>>,
+    /// The effective config view of a session without overrides.
+    default_view: Arc<Map<String, Value>>,
 }
 
 impl SessionService {
@@ -200,6 +203,7 @@ impl SessionService {
         let quota =
             |rate: NonZeroU32, burst: NonZeroU32| Quota::per_second(rate).allow_burst(burst);
         let (events, _) = broadcast::channel(EVENT_CHANNEL_CAPACITY);
+        let default_view = Arc::new(defaults.to_json(&ConfigOverrides::default()));
         SessionService {
             inner: Arc::new(Inner {
                 sessions: RwLock::new(HashMap::new()),
@@ -215,6 +219,7 @@ impl SessionService {
                 )),
                 limits,
                 counters: SessionCounters::default(),
+                default_view,
                 events,
                 observer: OnceLock::new(),
             }),
@@ -323,7 +328,11 @@ impl SessionService {
             }
         };
         let config = overrides.apply_to(&self.inner.defaults);
-        let config_view = config.to_json(&overrides);
+        let config_view = if overrides == ConfigOverrides::default() {
+            self.inner.default_view.clone()
+        } else {
+            Arc::new(config.to_json(&overrides))
+        };
         let now = SystemTime::now();
         let session_id = SessionId::generate(now).into_string();
         let slot = Arc::new(Slot {
@@ -378,11 +387,12 @@ impl SessionService {
             expires_at: timing.expires_at_wall,
             ttl: timing.ttl,
             metadata: slot.metadata.clone(),
-            config: slot
-                .config_view
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone(),
+            config: Map::clone(
+                &slot
+                    .config_view
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner),
+            ),
         }
     }
 
@@ -586,11 +596,38 @@ impl SessionService {
             + Send
             + 'static,
     ) -> Result<R, ServiceError> {
+        self.run_where(principal, id, scope, |_| false, op).await
+    }
+
+    /// [`SessionService::run`], but `op` runs inline on the calling async worker when `inline`
+    /// says it only reads the node (given the session's data), the node is loaded, and no
+    /// writer holds it: a short read-only engine call costs less than a hop to the blocking
+    /// pool. Anything that may write (and wait for an fsync) always goes to the blocking pool.
+    async fn run_where<R: Send + 'static>(
+        &self,
+        principal: &Principal,
+        id: &str,
+        scope: Scope,
+        inline: impl FnOnce(&SessionData) -> bool,
+        op: impl FnOnce(
+                &KnowledgeBases,
+                &crate::store::Node,
+                &Slot,
+                &mut SessionData,
+            ) -> Result<R, ServiceError>
+            + Send
+            + 'static,
+    ) -> Result<R, ServiceError> {
         Self::require(principal, scope)?;
         let slot = self.authorize(principal, id)?;
         self.admit(principal, id)?;
         let mut data = slot.data.clone().lock_owned().await;
         let kbs = self.inner.kbs.clone();
+        if inline(&data) {
+            if let Some(node) = kbs.loaded_node(&slot.node).filter(|n| n.readable_now()) {
+                return op(&kbs, &node, &slot, &mut data);
+            }
+        }
         tokio::task::spawn_blocking(move || {
             let node = kbs.node(&slot.node).map_err(ServiceError::Store)?;
             op(&kbs, &node, &slot, &mut data)
@@ -648,11 +685,15 @@ impl SessionService {
         unique_id: String,
         dedupe: bool,
     ) -> Result<ObserveOutcome, ServiceError> {
+        let observation = Arc::new(observation);
+        let shared = observation.clone();
+        let read_only = move |data: &SessionData| !data.state.needs_write(&shared, &data.config);
         let outcome = self
-            .run(
+            .run_where(
                 principal,
                 id,
                 Scope::Observe,
+                read_only,
                 move |kbs, node, slot, data| {
                     if dedupe {
                         if let Some(replayed) = slot.stream().replayed(&unique_id) {
@@ -844,17 +885,23 @@ impl SessionService {
         id: &str,
     ) -> Result<PredictionsView, ServiceError> {
         let view = self
-            .run(principal, id, Scope::Observe, |_, node, slot, data| {
-                let started = Instant::now();
-                let set = node.read(|kb| data.state.predictions(kb, &data.config));
-                Ok(PredictionsView {
-                    set,
-                    engine_time: started.elapsed(),
-                    time: data.state.time,
-                    stm_length: data.state.stm.len(),
-                    offset: slot.stream().offset(),
-                })
-            })
+            .run_where(
+                principal,
+                id,
+                Scope::Observe,
+                |_| true,
+                |_, node, slot, data| {
+                    let started = Instant::now();
+                    let set = node.read(|kb| data.state.predictions(kb, &data.config));
+                    Ok(PredictionsView {
+                        set,
+                        engine_time: started.elapsed(),
+                        time: data.state.time,
+                        stm_length: data.state.stm.len(),
+                        offset: slot.stream().offset(),
+                    })
+                },
+            )
             .await?;
         self.notify(|o| o.predicted(view.engine_time));
         Ok(view)
@@ -945,7 +992,7 @@ impl SessionService {
         *slot
             .config_view
             .lock()
-            .unwrap_or_else(PoisonError::into_inner) = view.clone();
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(view.clone());
         slot.publish(
             EventKind::ConfigChanged,
             &serde_json::json!({ "config": view }),

@@ -91,6 +91,12 @@ impl Node {
         &self.id
     }
 
+    /// Whether a reader would get the lock at once (no writer holds it right now): callers on
+    /// async workers use it to decide whether to read inline or on the blocking pool.
+    pub fn readable_now(&self) -> bool {
+        self.kb.try_read().is_ok()
+    }
+
     /// Runs `f` with shared access (predictions, reads).
     pub fn read<R>(&self, f: impl FnOnce(&NodeKb) -> R) -> R {
         let kb = self.kb.read().unwrap_or_else(PoisonError::into_inner);
@@ -168,7 +174,8 @@ impl KnowledgeBases {
         result
     }
 
-    fn loaded_node(&self, id: &NodeId) -> Option<Arc<Node>> {
+    /// The node if this process has already loaded it (never loads).
+    pub fn loaded_node(&self, id: &NodeId) -> Option<Arc<Node>> {
         self.nodes
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -462,7 +462,8 @@ async fn run(
         };
         let kind = parsed.frame.type_name();
         let started = Instant::now();
-        let outcome = dispatch(&mut conn, parsed).await;
+        // Boxed: the command futures are large and an idle connection should not carry them.
+        let outcome = Box::pin(dispatch(&mut conn, parsed)).await;
         state.metrics.ws_frame(kind, Some(started.elapsed()));
         if outcome.rate_limited() {
             // Over the limit is one stretch while refusals keep coming less than a second
