@@ -2,6 +2,10 @@
 
 use kato_server::cli;
 
+/// mimalloc instead of the system allocator (see server/Cargo.toml).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     cli::main()
 }

@@ -461,15 +461,15 @@ impl SessionService {
 
     /// Rate limits (per session and per subject): over either, nothing is applied.
     fn admit(&self, principal: &Principal, id: &str) -> Result<(), ServiceError> {
-        let clock = governor::clock::DefaultClock::default();
         use governor::clock::Clock;
-        let now = clock.now();
         for (limiter, key, scope) in [
             (&self.inner.by_session, id.to_string(), "session"),
             (&self.inner.by_subject, principal.subject.clone(), "subject"),
         ] {
             if let Err(not_until) = limiter.check_key(&key) {
                 self.notify(|o| o.rate_limited(scope));
+                // The limiter's own clock: a new clock per call would recalibrate every time.
+                let now = limiter.clock().now();
                 return Err(ServiceError::RateLimited(not_until.wait_time_from(now)));
             }
         }
@@ -716,9 +716,14 @@ impl SessionService {
                         let mut stream = slot.stream();
                         let payload =
                             ObservedPayload::of(&observed, engine_time, stream.next_offset());
-                        let data = serde_json::to_string(&payload)
-                            .map_err(|e| ServiceError::Internal(format!("event encoding: {e}")))?;
-                        stream.publish(EventKind::Observed, &data, Some(&observed.unique_id))
+                        stream
+                            .publish_with(
+                                EventKind::Observed,
+                                Some(&observed.unique_id),
+                                payload.size_hint(),
+                                |buffer| serde_json::to_writer(buffer, &payload),
+                            )
+                            .map_err(|e| ServiceError::Internal(format!("event encoding: {e}")))?
                     };
                     Ok(ObserveOutcome::Applied {
                         observed,
@@ -1136,6 +1141,11 @@ struct ObservedPayload<'a> {
 }
 
 impl<'a> ObservedPayload<'a> {
+    /// A generous guess of the encoded size (a full prediction is about 1.2 KB).
+    fn size_hint(&self) -> usize {
+        256 + 1536 * self.predictions.len() + 64 * self.future_potentials.len()
+    }
+
     fn of(observed: &'a Observed, engine_time: Duration, offset: u64) -> Self {
         let (predictions, future_potentials): (&[Prediction], &[FuturePotential]) =
             match observed.predictions.as_deref() {

@@ -175,17 +175,43 @@ impl EventStream {
         data: &str,
         unique_id: Option<&str>,
     ) -> PublishedEvent {
-        self.offset += 1;
-        let event = self.frame(kind, data);
+        let written: Result<_, std::convert::Infallible> =
+            self.publish_with(kind, unique_id, data.len(), |buffer| {
+                buffer.extend_from_slice(data.as_bytes());
+                Ok(())
+            });
+        match written {
+            Ok(event) => event,
+            Err(never) => match never {},
+        }
+    }
+
+    /// [`EventStream::publish`] with `data` written straight into the frame by `write` (one
+    /// serialisation, no copy); `size_hint` pre-sizes the buffer. When `write` fails nothing
+    /// is published.
+    pub fn publish_with<E>(
+        &mut self,
+        kind: EventKind,
+        unique_id: Option<&str>,
+        size_hint: usize,
+        write: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+    ) -> Result<PublishedEvent, E> {
+        let event = self.frame(kind, size_hint, write)?;
+        self.offset = event.offset;
         if let Some(unique_id) = unique_id {
             self.remember(unique_id);
         }
         self.deliver(&event);
         self.keep(event.clone());
-        event
+        Ok(event)
     }
 
-    fn frame(&self, kind: EventKind, data: &str) -> PublishedEvent {
+    fn frame<E>(
+        &self,
+        kind: EventKind,
+        size_hint: usize,
+        write: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+    ) -> Result<PublishedEvent, E> {
         let kind_name = match kind {
             EventKind::Observed => "observed",
             EventKind::Learned => "learned",
@@ -194,26 +220,32 @@ impl EventStream {
             EventKind::Deleted => "deleted",
             EventKind::Expired => "expired",
         };
-        let mut frame = String::with_capacity(data.len() + 160);
-        frame.push_str(r#"{"type":"event","session_id":"#);
+        let offset = self.offset + 1;
+        let mut head = String::with_capacity(160);
+        head.push_str(r#"{"type":"event","session_id":"#);
         // Session ids and epochs are plain ASCII (validated at creation); quoting via serde
         // keeps this correct whatever they contain.
-        frame.push_str(&serde_json::Value::from(&*self.session_id).to_string());
+        head.push_str(&serde_json::Value::from(&*self.session_id).to_string());
         let _ = write!(
-            frame,
+            head,
             r#","epoch":"{}","offset":{},"kind":"{}","data":"#,
-            self.epoch, self.offset, kind_name
+            self.epoch, offset, kind_name
         );
+        let mut frame = Vec::with_capacity(head.len() + size_hint + 1);
+        frame.extend_from_slice(head.as_bytes());
         let data_start = frame.len();
-        frame.push_str(data);
-        frame.push('}');
-        PublishedEvent {
-            offset: self.offset,
+        write(&mut frame)?;
+        frame.push(b'}');
+        // The writers produce JSON, which is UTF-8; the fallback only guards the type.
+        let frame = String::from_utf8(frame)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        Ok(PublishedEvent {
+            offset,
             kind,
             frame: ByteString::from(frame),
             data_start,
             at: Instant::now(),
-        }
+        })
     }
 
     fn remember(&mut self, unique_id: &str) {
