@@ -2,9 +2,9 @@
 
 use kato_server::cli;
 
-/// mimalloc instead of the system allocator (see server/Cargo.toml).
+/// jemalloc instead of the system allocator (see server/Cargo.toml).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> anyhow::Result<()> {
     cli::main()
