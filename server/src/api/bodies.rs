@@ -192,3 +192,41 @@ pub fn pattern_result(kb: &NodeKb, pattern_id: &str) -> Value {
         None => json!({"status": "error", "message": format!("Pattern {pattern_id} not found")}),
     }
 }
+
+/// The `ObservationSequenceResult` body of an observe-sequence (API.md §1.3), shared by the
+/// current surface and the WebSocket `sequence_result` (which adds its own fields).
+pub fn sequence_result(
+    outcome: &crate::engine::session::SequenceOutcome,
+    processor_id: &str,
+    processed: usize,
+) -> Map<String, Value> {
+    let results: Vec<Value> = outcome
+        .results
+        .iter()
+        .map(|item| {
+            serde_json::json!({
+                "status": "okay",
+                "sequence_position": item.sequence_position,
+                "stm_length": item.observed.stm_length,
+                "time": item.observed.time,
+                "unique_id": item.observed.unique_id,
+                "auto_learned_pattern": item.observed.auto_learned_pattern,
+            })
+        })
+        .collect();
+    let body = serde_json::json!({
+        "status": "completed",
+        "processor_id": processor_id,
+        "observations_processed": processed,
+        "initial_stm_length": outcome.initial_stm_length,
+        "final_stm_length": outcome.final_stm_length,
+        "results": results,
+        "auto_learned_patterns": outcome.auto_learned_patterns,
+        "final_learned_pattern": outcome.final_learned_pattern,
+        "isolated": outcome.isolated,
+    });
+    match body {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}

@@ -238,10 +238,8 @@ async fn upgrade(
     body: web::Payload,
     state: web::Data<AppState>,
 ) -> actix_web::Result<HttpResponse> {
-    if state.ws.shutting_down() {
-        return Ok(HttpResponse::ServiceUnavailable()
-            .insert_header((header::RETRY_AFTER, "1"))
-            .json(json!({"detail": "server shutting down"})));
+    if let Some(refused) = state.ws.refuse_while_shutting_down() {
+        return Ok(refused);
     }
     let (sub_token, chosen) = subprotocols(&req);
     let auth = authenticate(&req, &state, sub_token);

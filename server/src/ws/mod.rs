@@ -86,6 +86,15 @@ impl WsRuntime {
         *self.shutdown.borrow()
     }
 
+    /// The answer to an upgrade during shutdown (503, retry in a second), if shutting down.
+    pub fn refuse_while_shutting_down(&self) -> Option<HttpResponse> {
+        self.shutting_down().then(|| {
+            HttpResponse::ServiceUnavailable()
+                .insert_header((header::RETRY_AFTER, "1"))
+                .json(json!({"detail": "server shutting down"}))
+        })
+    }
+
     /// Open connections.
     pub fn live(&self) -> usize {
         self.live.load(Ordering::Relaxed)
@@ -273,10 +282,8 @@ async fn upgrade(
     body: web::Payload,
     state: web::Data<AppState>,
 ) -> actix_web::Result<HttpResponse> {
-    if state.ws.shutting_down() {
-        return Ok(HttpResponse::ServiceUnavailable()
-            .insert_header((header::RETRY_AFTER, "1"))
-            .json(json!({"detail": "server shutting down"})));
+    if let Some(refused) = state.ws.refuse_while_shutting_down() {
+        return Ok(refused);
     }
     let (sub_token, offered) = subprotocol_token(&req);
     let has_header = req.headers().contains_key(header::AUTHORIZATION)

@@ -6,7 +6,7 @@ use kato_protocol::client::ObserveSequence;
 use serde_json::{json, Value};
 
 use super::{validation, Connection, Outcome};
-use crate::api::bodies::SequenceRequest;
+use crate::api::bodies::{self, SequenceRequest};
 
 pub(super) async fn handle(conn: &Connection, frame: ObserveSequence, raw: &Value) -> Outcome {
     let id = frame.id;
@@ -44,38 +44,15 @@ pub(super) async fn handle(conn: &Connection, frame: ObserveSequence, raw: &Valu
         .owner_of(session)
         .map(|(_, node)| node.to_string())
         .unwrap_or_default();
-    let results: Vec<Value> = outcome
-        .results
-        .iter()
-        .map(|item| {
-            json!({
-                "status": "okay",
-                "sequence_position": item.sequence_position,
-                "stm_length": item.observed.stm_length,
-                "time": item.observed.time,
-                "unique_id": item.observed.unique_id,
-                "auto_learned_pattern": item.observed.auto_learned_pattern,
-            })
-        })
-        .collect();
+    let mut reply = bodies::sequence_result(&outcome, &node, processed);
     let (predictions, future_potentials) = match &predictions {
         Some(set) => (json!(set.predictions), json!(set.future_potentials)),
         None => (json!([]), json!([])),
     };
-    Outcome::Reply(json!({
-        "type": "sequence_result",
-        "id": id,
-        "status": "completed",
-        "processor_id": node,
-        "observations_processed": processed,
-        "initial_stm_length": outcome.initial_stm_length,
-        "final_stm_length": outcome.final_stm_length,
-        "results": results,
-        "auto_learned_patterns": outcome.auto_learned_patterns,
-        "final_learned_pattern": outcome.final_learned_pattern,
-        "isolated": outcome.isolated,
-        "predictions": predictions,
-        "future_potentials": future_potentials,
-        "offset": offset,
-    }))
+    reply.insert("type".into(), json!("sequence_result"));
+    reply.insert("id".into(), json!(id));
+    reply.insert("predictions".into(), predictions);
+    reply.insert("future_potentials".into(), future_potentials);
+    reply.insert("offset".into(), json!(offset));
+    Outcome::Reply(Value::Object(reply))
 }

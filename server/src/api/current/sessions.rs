@@ -466,31 +466,11 @@ async fn observe_sequence(
                 request.options,
             )
             .await?;
-        let results: Vec<Value> = outcome
-            .results
-            .iter()
-            .map(|item| {
-                json!({
-                    "status": "okay",
-                    "sequence_position": item.sequence_position,
-                    "stm_length": item.observed.stm_length,
-                    "time": item.observed.time,
-                    "unique_id": item.observed.unique_id,
-                    "auto_learned_pattern": item.observed.auto_learned_pattern,
-                })
-            })
-            .collect();
-        Ok::<_, Failure>(json!({
-            "status": "completed",
-            "processor_id": node.as_str(),
-            "observations_processed": processed,
-            "initial_stm_length": outcome.initial_stm_length,
-            "final_stm_length": outcome.final_stm_length,
-            "results": results,
-            "auto_learned_patterns": outcome.auto_learned_patterns,
-            "final_learned_pattern": outcome.final_learned_pattern,
-            "isolated": outcome.isolated,
-        }))
+        Ok::<_, Failure>(Value::Object(bodies::sequence_result(
+            &outcome,
+            node.as_str(),
+            processed,
+        )))
     }
     .await;
     call.reply(result)
