@@ -2,7 +2,8 @@
 """Splits the server's memory per idle WebSocket connection by what the connection did.
 
 Usage: idle_split.py PORT SERVER_PID N MODE, against a freshly started kato-server whose
-KATO_JWT_SECRET is the test secret below and with KATO_DEV_ECHO=true. MODE: `echo` (bare
+KATO_JWT_SECRET is the test secret below and with KATO_DEV_ECHO=true. MODE: `tcp` (accepted,
+nothing sent), `http` (one keep-alive GET /health/live), `echo` (bare
 /dev/echo upgrade, nothing exchanged), `echoframe` (one 60-byte frame echoed), `auth`
 (authenticated /v2/ws upgrade, no frame), `ping` (authenticated, one `ping`), `hello`
 (authenticated, `hello` creating a session). Prints the server's RSS growth per connection.
@@ -30,6 +31,10 @@ for i in range(n):
     key=base64.b64encode(os.urandom(16)).decode()
     path="/dev/echo" if mode=="echo" else "/v2/ws"
     auth="" if mode=="echo" else f"Authorization: Bearer {token('u%d'%i)}\r\n"
+    if mode == "http":
+        s.send(b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n"); s.recv(4096); socks.append(s); continue
+    if mode == "tcp":
+        socks.append(s); continue
     s.send(f"GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{auth}\r\n".encode())
     r=s.recv(4096)
     if mode in ("hello","ping","echoframe"):
