@@ -702,8 +702,9 @@ fn over_the_session_rate_limit_is_429_with_retry_after_and_nothing_applied() {
 fn over_the_subject_rate_limit_is_429_across_sessions() {
     let app = TestApp::builder()
         .env("KATO_RATE_SUBJECT_PER_SECOND", "1")
-        .env("KATO_RATE_SUBJECT_BURST", "2")
+        .env("KATO_RATE_SUBJECT_BURST", "4")
         .start();
+    // Creating a session counts against the subject's limit too: 2 creates + 2 observes.
     let one = app.caller("bob").create_session("telemetry-subject");
     let two = app.caller("bob").create_session("telemetry-subject");
     assert_eq!(observe(&app, "bob", &one, "a").status(), 200);

@@ -302,6 +302,43 @@ fn rate_limited_observes_get_retry_after() {
 }
 
 #[test]
+fn creating_sessions_counts_against_the_subject_rate_limit() {
+    let app = TestApp::builder()
+        .env("KATO_RATE_SUBJECT_PER_SECOND", "1")
+        .env("KATO_RATE_SUBJECT_BURST", "2")
+        .start();
+    for _ in 0..2 {
+        let mut socket = connect_as(&app, "/v2/ws", "alice");
+        hello(&mut socket, "ws_create_rate");
+    }
+    let mut socket = connect_as(&app, "/v2/ws", "alice");
+    let refused = call(
+        &mut socket,
+        json!({"type": "hello", "id": 1, "node_id": "ws_create_rate"}),
+    );
+    assert_eq!(refused["code"], "KATO_RATE_LIMITED", "{refused}");
+    assert_eq!(refused["id"], 1);
+    assert!(refused["retry_after_ms"].as_u64().unwrap() > 0);
+    // REST creation is limited the same way; another subject is not affected.
+    let response = app
+        .as_user(kato_e2e::reqwest::Method::POST, "/sessions", "alice")
+        .json(&json!({"node_id": "ws_create_rate"}))
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 429);
+    assert!(response.headers().contains_key("retry-after"));
+    let mut other = connect_as(&app, "/v2/ws", "bob");
+    hello(&mut other, "ws_create_rate");
+    // The refused connection stays open and may retry later.
+    std::thread::sleep(Duration::from_millis(1100));
+    let welcome = call(
+        &mut socket,
+        json!({"type": "hello", "id": 2, "node_id": "ws_create_rate"}),
+    );
+    assert_eq!(welcome["type"], "welcome", "{welcome}");
+}
+
+#[test]
 fn three_non_json_frames_close_4400() {
     let app = TestApp::start();
     let mut socket = connect_as(&app, "/ws", "alice");

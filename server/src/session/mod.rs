@@ -311,6 +311,10 @@ impl SessionService {
             ));
         }
         let overrides = parse_create(config, &self.inner.defaults).map_err(ServiceError::Config)?;
+        // Creating sessions counts against the subject's rate limit like any command, so no
+        // caller can fill the session table in a loop.
+        Self::check(&self.inner.by_subject, &principal.subject)
+            .inspect_err(|_| self.notify(|o| o.rate_limited("subject")))?;
         let ttl = match ttl_seconds {
             None | Some(0) => self.inner.limits.default_ttl,
             Some(seconds) => {
@@ -461,23 +465,25 @@ impl SessionService {
 
     /// Rate limits (per session and per subject): over either, nothing is applied.
     fn admit(&self, principal: &Principal, id: &str) -> Result<(), ServiceError> {
-        use governor::clock::Clock;
         for (limiter, key, scope) in [
             (&self.inner.by_session, id.to_string(), "session"),
             (&self.inner.by_subject, principal.subject.clone(), "subject"),
         ] {
-            if let Err(not_until) = limiter.check_key(&key) {
-                self.notify(|o| o.rate_limited(scope));
-                // The limiter's own clock: a new clock per call would recalibrate every time.
-                let now = limiter.clock().now();
-                return Err(ServiceError::RateLimited(not_until.wait_time_from(now)));
-            }
+            Self::check(limiter, &key).inspect_err(|_| self.notify(|o| o.rate_limited(scope)))?;
         }
         self.inner
             .counters
             .operations
             .fetch_add(1, Ordering::Relaxed);
         Ok(())
+    }
+
+    fn check(limiter: &DefaultKeyedRateLimiter<String>, key: &String) -> Result<(), ServiceError> {
+        use governor::clock::Clock;
+        limiter.check_key(key).map_err(|not_until| {
+            // The limiter's own clock: a new clock per call would recalibrate every time.
+            ServiceError::RateLimited(not_until.wait_time_from(limiter.clock().now()))
+        })
     }
 
     fn require(principal: &Principal, scope: Scope) -> Result<(), ServiceError> {
