@@ -118,6 +118,12 @@ pub struct Settings {
     pub ws_abuse_seconds: u64,
     /// Most sessions one connection may watch at once.
     pub ws_max_watches: usize,
+    /// Inbound WebSocket frames one connection may send per second (every frame type, on top
+    /// of the per-session and per-subject command limits); over it a frame is refused with
+    /// `KATO_RATE_LIMITED`.
+    pub ws_frames_per_second: u32,
+    /// Burst of `ws_frames_per_second`.
+    pub ws_frames_burst: u32,
     /// Seconds a shutdown waits for WebSocket connections to finish their in-flight commands
     /// and close (4000) before the process stops anyway.
     pub ws_shutdown_grace_seconds: u64,
@@ -180,6 +186,8 @@ impl Default for Settings {
             ws_token_warning_seconds: 30,
             ws_abuse_seconds: 10,
             ws_max_watches: 64,
+            ws_frames_per_second: 2000,
+            ws_frames_burst: 4000,
             ws_shutdown_grace_seconds: 10,
             event_history_len: 1000,
             event_history_bytes: 256 << 10,
@@ -238,6 +246,9 @@ impl Settings {
         .contains(&0)
         {
             return invalid("rate limits must be > 0");
+        }
+        if self.ws_frames_per_second == 0 || self.ws_frames_burst == 0 {
+            return invalid("ws_frames_per_second and ws_frames_burst must be > 0");
         }
         if self.ws_max_frame_bytes < 1024
             || self.ws_outbound_queue_bytes < self.ws_max_frame_bytes

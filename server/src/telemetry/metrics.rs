@@ -21,7 +21,7 @@ pub const NAMESPACE: &str = "kato";
 
 /// Request-duration buckets, in seconds: 50 µs up to 10 s.
 /// Label values of `kato_ws_frames_total{type}`: every client frame type and the refusals.
-pub const WS_FRAME_TYPES: [&str; 16] = [
+pub const WS_FRAME_TYPES: [&str; 17] = [
     "hello",
     "observe",
     "observe_sequence",
@@ -38,6 +38,7 @@ pub const WS_FRAME_TYPES: [&str; 16] = [
     "invalid",
     "non_json",
     "binary",
+    "rate_limited",
 ];
 
 pub const REQUEST_BUCKETS: &[f64] = &[
@@ -355,7 +356,7 @@ impl Metrics {
             IntCounterVec::new(
                 opts(
                     "ws_frames_total",
-                    "Inbound WebSocket frames, by frame type; invalid, non_json and binary for refused ones.",
+                    "Inbound WebSocket frames, by frame type; invalid, non_json, binary and rate_limited for refused ones.",
                 ),
                 &["type"],
             ),

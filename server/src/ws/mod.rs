@@ -380,6 +380,11 @@ async fn run(
         expiry_changed: false,
     };
     let mut bad_frames = 0u32;
+    // Every inbound frame, whatever its type, draws from this connection's budget.
+    let frames = governor::RateLimiter::direct(
+        governor::Quota::per_second(nonzero(settings.ws_frames_per_second))
+            .allow_burst(nonzero(settings.ws_frames_burst)),
+    );
     loop {
         let hello_due = hello_deadline.filter(|_| conn.session_id.is_none());
         let message = tokio::select! {
@@ -419,6 +424,33 @@ async fn run(
             }
             message = stream.next() => message,
         };
+        if matches!(
+            message,
+            Some(Ok(AggregatedMessage::Text(_) | AggregatedMessage::Binary(_)))
+        ) {
+            if let Err(not_until) = frames.check() {
+                use governor::clock::Clock;
+                let wait = not_until.wait_time_from(frames.clock().now());
+                let mut frame = error(
+                    None,
+                    ErrorCode::RateLimited,
+                    "too many frames on this connection",
+                );
+                frame.retry_after_ms = Some((wait.as_millis() as u64).max(1));
+                outbound.frame(&ServerFrame::Error(frame));
+                state.metrics.ws_frame("rate_limited", None);
+                if abused(&mut limited_since, abuse_after) {
+                    let frame = error(
+                        None,
+                        ErrorCode::RateLimited,
+                        "over the rate limit for too long",
+                    );
+                    outbound.fail(CloseCode::RateLimitAbuse, frame);
+                    break;
+                }
+                continue;
+            }
+        }
         let text = match message {
             None => break,
             Some(Ok(AggregatedMessage::Text(text))) => text,
@@ -472,25 +504,14 @@ async fn run(
         // Boxed: the command futures are large and an idle connection should not carry them.
         let outcome = Box::pin(dispatch(&mut conn, parsed)).await;
         state.metrics.ws_frame(kind, Some(started.elapsed()));
-        if outcome.rate_limited() {
-            // Over the limit is one stretch while refusals keep coming less than a second
-            // apart (admitted commands in between do not end it); a stretch as long as
-            // `ws_abuse_seconds` closes the connection 4029.
-            let now = Instant::now();
-            let since = match limited_since {
-                Some((since, last)) if now.duration_since(last) < ABUSE_GAP => since,
-                _ => now,
-            };
-            limited_since = Some((since, now));
-            if now.duration_since(since) >= abuse_after {
-                let frame = error(
-                    None,
-                    ErrorCode::RateLimited,
-                    "over the rate limit for too long",
-                );
-                outbound.fail(CloseCode::RateLimitAbuse, frame);
-                break;
-            }
+        if outcome.rate_limited() && abused(&mut limited_since, abuse_after) {
+            let frame = error(
+                None,
+                ErrorCode::RateLimited,
+                "over the rate limit for too long",
+            );
+            outbound.fail(CloseCode::RateLimitAbuse, frame);
+            break;
         }
         if conn.expiry_changed {
             conn.expiry_changed = false;
@@ -514,6 +535,23 @@ async fn run(
         }
     }
     conn.detach_all();
+}
+
+/// Records a refusal by a rate limiter; `true` once refusals have lasted `abuse_after`. Over
+/// the limit is one stretch while refusals keep coming less than a second apart (admitted
+/// commands in between do not end it); a stretch as long as `ws_abuse_seconds` closes 4029.
+fn abused(limited_since: &mut Option<(Instant, Instant)>, abuse_after: Duration) -> bool {
+    let now = Instant::now();
+    let since = match *limited_since {
+        Some((since, last)) if now.duration_since(last) < ABUSE_GAP => since,
+        _ => now,
+    };
+    *limited_since = Some((since, now));
+    now.duration_since(since) >= abuse_after
+}
+
+fn nonzero(value: u32) -> std::num::NonZeroU32 {
+    std::num::NonZeroU32::new(value).unwrap_or(std::num::NonZeroU32::MIN)
 }
 
 /// The close code and message for a transport-level error.
