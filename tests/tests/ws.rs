@@ -393,12 +393,18 @@ fn every_frame_draws_from_the_connection_budget() {
         send(&mut socket, json!({"type": "ping", "id": id}));
     }
     let replies: Vec<Value> = (0..5).map(|_| recv(&mut socket)).collect();
-    let kinds: Vec<&str> = replies.iter().map(|r| r["type"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["pong", "pong", "pong", "error", "error"], "{replies:?}");
+    let kinds: Vec<&str> = replies
+        .iter()
+        .map(|r| r["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["pong", "pong", "pong", "error", "error"],
+        "{replies:?}"
+    );
     assert_eq!(replies[3]["code"], "KATO_RATE_LIMITED");
     assert!(replies[3]["retry_after_ms"].as_u64().unwrap() > 0);
     // Refused frames are not processed, and the connection stays open.
     std::thread::sleep(Duration::from_millis(1100));
     assert_eq!(call(&mut socket, json!({"type": "ping", "id": 9}))["id"], 9);
 }
-
