@@ -57,6 +57,26 @@ pub fn rfc3339(at: std::time::SystemTime) -> String {
         .unwrap_or_default()
 }
 
+/// Python's `datetime.isoformat()` of a UTC time without an offset:
+/// `2026-11-25T12:00:00.123456`, no fraction when the microseconds are zero. Upstream's
+/// timestamps are this plus a suffix (`Z` from Pydantic, `+00:00` from aware datetimes).
+pub fn python_isoformat(at: std::time::SystemTime) -> String {
+    let t = OffsetDateTime::from(at);
+    let base = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    );
+    match t.microsecond() {
+        0 => base,
+        micros => format!("{base}.{micros:06}"),
+    }
+}
+
 /// Middleware: picks the trace id (the client's `X-Trace-ID` when it is short visible ASCII,
 /// else a new UUID), stores it for handlers and error bodies, and sets it on the response.
 pub async fn trace_id(

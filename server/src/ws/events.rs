@@ -14,13 +14,13 @@
 use std::collections::HashSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::telemetry::python_isoformat;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_ws::{CloseReason, Message, MessageStream, ProtocolError, Session};
 use futures_util::StreamExt;
 use kato_protocol::close::CloseCode;
 use serde_json::{json, Value};
-use time::OffsetDateTime;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::app::AppState;
@@ -151,30 +151,13 @@ impl Audience {
 /// Python's `datetime.isoformat()` of an aware UTC datetime: `2026-11-25T12:00:00.123456+00:00`
 /// (no fraction when the microseconds are zero).
 fn utc_isoformat(at: SystemTime) -> String {
-    isoformat(at) + "+00:00"
+    python_isoformat(at) + "+00:00"
 }
 
 /// Python's `datetime.now().isoformat()` (naive). The server's local time is taken to be UTC:
 /// reading the local offset is unsound in a multi-threaded process, and containers run in UTC.
 fn naive_isoformat(at: SystemTime) -> String {
-    isoformat(at)
-}
-
-fn isoformat(at: SystemTime) -> String {
-    let t = OffsetDateTime::from(at);
-    let base = format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    );
-    match t.microsecond() {
-        0 => base,
-        micros => format!("{base}.{micros:06}"),
-    }
+    python_isoformat(at)
 }
 
 /// The `bearer.<token>` subprotocol entry and the first other entry (echoed as the chosen

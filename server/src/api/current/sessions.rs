@@ -14,7 +14,6 @@ use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use kato_protocol::ErrorCode;
 use serde_json::{json, Map, Value};
-use time::OffsetDateTime;
 
 use crate::api::bodies::{self, CreateRequest, SequenceRequest};
 use crate::api::error::ApiErrorKind;
@@ -160,20 +159,7 @@ async fn json_body(
 
 /// Pydantic v2's datetime form: `2026-04-27T10:20:30.123456Z` (no fraction when it is zero).
 pub fn pydantic_datetime(at: SystemTime) -> String {
-    let t = OffsetDateTime::from(at);
-    let fraction = match t.microsecond() {
-        0 => String::new(),
-        micros => format!(".{micros:06}"),
-    };
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{fraction}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    crate::telemetry::python_isoformat(at) + "Z"
 }
 
 /// `SessionResponse` (API.md §1.3).
