@@ -56,9 +56,15 @@ pub fn send(socket: &mut Socket, frame: Value) {
 /// The next text frame as JSON (skipping pings). Every frame must also parse as the protocol
 /// crate's `ServerFrame`, so the wire types cannot drift from what the server sends.
 pub fn recv(socket: &mut Socket) -> Value {
+    checked(&recv_text(socket))
+}
+
+/// The next text frame, raw (skipping pings): for endpoints that do not speak the protocol
+/// (`/ws/events`, `/dev/echo`).
+pub fn recv_text(socket: &mut Socket) -> String {
     loop {
         match socket.read().unwrap() {
-            Message::Text(text) => return checked(text.as_str()),
+            Message::Text(text) => return text.as_str().to_string(),
             Message::Ping(_) | Message::Pong(_) => continue,
             other => panic!("expected a text frame, got {other:?}"),
         }

@@ -2,39 +2,17 @@
 //! absent by default (the upgrade is refused with the 404 body), and when switched on it sends
 //! every text frame back unchanged, without credentials, and warns at start-up.
 
-use std::net::TcpStream;
-use std::time::Duration;
-
+use kato_e2e::ws::{connect_with, recv_text, ws_url, Socket};
 use kato_e2e::TestApp;
 use serde_json::{json, Value};
-use tungstenite::stream::MaybeTlsStream;
-use tungstenite::{Message, WebSocket};
-
-type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
+use tungstenite::Message;
 
 fn echo_url(app: &TestApp) -> String {
-    app.url("/dev/echo").replacen("http://", "ws://", 1)
+    ws_url(app, "/dev/echo")
 }
 
 fn connect(app: &TestApp) -> Socket {
-    let (socket, _) = tungstenite::connect(echo_url(app)).unwrap();
-    if let MaybeTlsStream::Plain(stream) = socket.get_ref() {
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
-    }
-    socket
-}
-
-/// The next text frame, skipping control frames.
-fn recv_text(socket: &mut Socket) -> String {
-    loop {
-        match socket.read().unwrap() {
-            Message::Text(text) => return text.as_str().to_string(),
-            Message::Ping(_) | Message::Pong(_) => continue,
-            other => panic!("expected a text frame, got {other:?}"),
-        }
-    }
+    connect_with(app, "/dev/echo", &[]).0
 }
 
 #[test]

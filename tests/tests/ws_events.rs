@@ -3,57 +3,16 @@
 //! and the auth rules of our choice (anonymous when auth is disabled; with auth on, a token is
 //! required and a subject sees only its own sessions unless it has scope `admin`).
 
-use std::net::TcpStream;
 use std::time::Duration;
 
+use kato_e2e::ws::{connect_with, recv_text, Socket};
 use kato_e2e::{token, TestApp};
 use serde_json::{json, Value};
-use tungstenite::client::IntoClientRequest;
-use tungstenite::http::HeaderValue;
-use tungstenite::stream::MaybeTlsStream;
-use tungstenite::{Message, WebSocket};
-
-type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
-
-fn connect_with(
-    app: &TestApp,
-    path: &str,
-    headers: &[(&'static str, String)],
-) -> (Socket, Option<String>) {
-    let url = app.url(path).replacen("http://", "ws://", 1);
-    let mut request = url.into_client_request().unwrap();
-    for (name, value) in headers {
-        request
-            .headers_mut()
-            .insert(*name, HeaderValue::from_str(value).unwrap());
-    }
-    let (socket, response) = tungstenite::connect(request).unwrap();
-    if let MaybeTlsStream::Plain(stream) = socket.get_ref() {
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
-    }
-    let protocol = response
-        .headers()
-        .get("sec-websocket-protocol")
-        .map(|v| v.to_str().unwrap().to_string());
-    (socket, protocol)
-}
+use tungstenite::Message;
 
 fn connect_as(app: &TestApp, subject: &str, claims: &Value) -> Socket {
     let bearer = format!("Bearer {}", token(subject, claims));
     connect_with(app, "/ws/events", &[("authorization", bearer)]).0
-}
-
-/// The next text frame, raw (skipping pings).
-fn recv_text(socket: &mut Socket) -> String {
-    loop {
-        match socket.read().unwrap() {
-            Message::Text(text) => return text.as_str().to_string(),
-            Message::Ping(_) | Message::Pong(_) => continue,
-            other => panic!("expected a text frame, got {other:?}"),
-        }
-    }
 }
 
 fn recv(socket: &mut Socket) -> Value {
