@@ -160,27 +160,6 @@ fn naive_isoformat(at: SystemTime) -> String {
     python_isoformat(at)
 }
 
-/// The `bearer.<token>` subprotocol entry and the first other entry (echoed as the chosen
-/// subprotocol; browsers need the server to choose one of those they offered).
-fn subprotocols(req: &HttpRequest) -> (Option<String>, Option<String>) {
-    let mut token = None;
-    let mut chosen = None;
-    for value in req.headers().get_all(header::SEC_WEBSOCKET_PROTOCOL) {
-        let Ok(value) = value.to_str() else { continue };
-        for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            match entry.strip_prefix("bearer.") {
-                Some(t) => {
-                    token.get_or_insert_with(|| t.to_string());
-                }
-                None => {
-                    chosen.get_or_insert_with(|| entry.to_string());
-                }
-            }
-        }
-    }
-    (token, chosen)
-}
-
 /// `?token=` of the query string, percent-decoded (JWTs need no decoding, but API clients may
 /// encode anyway).
 fn query_token(req: &HttpRequest) -> Option<String> {
@@ -224,7 +203,9 @@ async fn upgrade(
     if let Some(refused) = state.ws.refuse_while_shutting_down() {
         return Ok(refused);
     }
-    let (sub_token, chosen) = subprotocols(&req);
+    // The first non-bearer entry is echoed as the chosen subprotocol: browsers need the server
+    // to choose one of those they offered.
+    let (sub_token, chosen) = super::subprotocols(&req);
     let auth = authenticate(&req, &state, sub_token);
     let (mut response, session, stream) = actix_ws::handle(&req, body)?;
     if let Some(chosen) = chosen.and_then(|c| HeaderValue::from_str(&c).ok()) {

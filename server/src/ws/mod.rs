@@ -257,21 +257,25 @@ pub(crate) fn auth_error(id: Option<u64>, e: &AuthError) -> ErrorFrame {
     }
 }
 
-/// The `bearer.<token>` entry of `Sec-WebSocket-Protocol`, if any, and whether any
-/// subprotocol was offered.
-fn subprotocol_token(req: &HttpRequest) -> (Option<String>, bool) {
-    let mut offered = false;
+/// The entries of `Sec-WebSocket-Protocol`: the first `bearer.<token>` one's token and the
+/// first other entry (shared by `/ws` and `/ws/events`).
+pub(crate) fn subprotocols(req: &HttpRequest) -> (Option<String>, Option<String>) {
     let mut token = None;
+    let mut other = None;
     for value in req.headers().get_all(header::SEC_WEBSOCKET_PROTOCOL) {
         let Ok(value) = value.to_str() else { continue };
         for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            offered = true;
-            if let Some(t) = entry.strip_prefix("bearer.") {
-                token.get_or_insert_with(|| t.to_string());
+            match entry.strip_prefix("bearer.") {
+                Some(t) => {
+                    token.get_or_insert_with(|| t.to_string());
+                }
+                None => {
+                    other.get_or_insert_with(|| entry.to_string());
+                }
             }
         }
     }
-    (token, offered)
+    (token, other)
 }
 
 /// `GET /ws`: authenticates from the header or subprotocol (if any), upgrades, and runs the
@@ -285,7 +289,8 @@ async fn upgrade(
     if let Some(refused) = state.ws.refuse_while_shutting_down() {
         return Ok(refused);
     }
-    let (sub_token, offered) = subprotocol_token(&req);
+    let (sub_token, other) = subprotocols(&req);
+    let offered = sub_token.is_some() || other.is_some();
     let has_header = req.headers().contains_key(header::AUTHORIZATION)
         || req.headers().contains_key("x-api-key");
     let auth: Result<Option<Principal>, AuthError> = match sub_token {
