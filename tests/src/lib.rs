@@ -21,34 +21,32 @@ pub use http::{invalid, observation_id, pattern_name, send, session_not_found, A
 pub fn server_binary() -> PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY
-        .get_or_init(|| {
-            if let Ok(path) = std::env::var("KATO_SERVER_BIN") {
-                return PathBuf::from(path);
-            }
-            let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-                .parent()
-                .expect("tests/ sits inside the workspace")
-                .to_path_buf();
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let status = Command::new(cargo)
-                .args([
-                    "build",
-                    "--quiet",
-                    "-p",
-                    "kato-server",
-                    "--bin",
-                    "kato-server",
-                ])
-                .current_dir(&workspace)
-                .status()
-                .expect("run cargo build");
-            assert!(status.success(), "building kato-server failed");
-            let target = std::env::var("CARGO_TARGET_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|_| workspace.join("target"));
-            target.join("debug").join("kato-server")
+        .get_or_init(|| match std::env::var("KATO_SERVER_BIN") {
+            Ok(path) => PathBuf::from(path),
+            Err(_) => build_binary("kato-server", "kato-server"),
         })
         .clone()
+}
+
+/// Builds binary `bin` of workspace package `package` (debug) with the cargo running the tests,
+/// honouring `CARGO_TARGET_DIR`, and returns its path. Callers cache the result.
+pub fn build_binary(package: &str, bin: &str) -> PathBuf {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits inside the workspace")
+        .to_path_buf();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--quiet", "-p", package, "--bin", bin])
+        .current_dir(&workspace)
+        .status()
+        .expect("run cargo build");
+    assert!(status.success(), "building {bin} failed");
+    std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| workspace.join("target"))
+        .join("debug")
+        .join(bin)
 }
 
 /// A running engine shell (`kato-server` reading JSON commands on stdin).

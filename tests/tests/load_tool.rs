@@ -3,35 +3,18 @@
 //! trips and no errors, and a non-loopback target is refused before any connection. Speed is
 //! never asserted (the benchmarks in the README report it).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use kato_e2e::{TestApp, TEST_SECRET};
+use kato_e2e::{build_binary, TestApp, TEST_SECRET};
 use serde_json::Value;
 
 /// The `kato-load` binary, built once with the cargo running the tests.
 fn load_binary() -> PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY
-        .get_or_init(|| {
-            let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-                .parent()
-                .expect("tests/ sits inside the workspace")
-                .to_path_buf();
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let status = Command::new(cargo)
-                .args(["build", "--quiet", "-p", "kato-load", "--bin", "kato-load"])
-                .current_dir(&workspace)
-                .status()
-                .expect("run cargo build");
-            assert!(status.success(), "building kato-load failed");
-            std::env::var("CARGO_TARGET_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|_| workspace.join("target"))
-                .join("debug")
-                .join("kato-load")
-        })
+        .get_or_init(|| build_binary("kato-load", "kato-load"))
         .clone()
 }
 
