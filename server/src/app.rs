@@ -53,7 +53,9 @@ pub struct Application {
     state: web::Data<AppState>,
 }
 
-fn nonzero(value: u32) -> NonZeroU32 {
+/// A rate or burst setting as governor wants it (0 is refused by `Settings::validate`; 1 here
+/// only keeps the type total).
+pub(crate) fn nonzero(value: u32) -> NonZeroU32 {
     NonZeroU32::new(value).unwrap_or(NonZeroU32::MIN)
 }
 

@@ -387,8 +387,8 @@ async fn run(
     let mut bad_frames = 0u32;
     // Every inbound frame, whatever its type, draws from this connection's budget.
     let frames = governor::RateLimiter::direct(
-        governor::Quota::per_second(nonzero(settings.ws_frames_per_second))
-            .allow_burst(nonzero(settings.ws_frames_burst)),
+        governor::Quota::per_second(crate::app::nonzero(settings.ws_frames_per_second))
+            .allow_burst(crate::app::nonzero(settings.ws_frames_burst)),
     );
     loop {
         let hello_due = hello_deadline.filter(|_| conn.session_id.is_none());
@@ -553,10 +553,6 @@ fn abused(limited_since: &mut Option<(Instant, Instant)>, abuse_after: Duration)
     };
     *limited_since = Some((since, now));
     now.duration_since(since) >= abuse_after
-}
-
-fn nonzero(value: u32) -> std::num::NonZeroU32 {
-    std::num::NonZeroU32::new(value).unwrap_or(std::num::NonZeroU32::MIN)
 }
 
 /// The close code and message for a transport-level error.
