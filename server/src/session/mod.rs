@@ -721,7 +721,7 @@ impl SessionService {
                     let event = {
                         let mut stream = slot.stream();
                         let payload =
-                            ObservedPayload::of(&observed, engine_time, stream.next_offset());
+                            PredictionsPayload::of(&observed, engine_time, stream.next_offset());
                         stream
                             .publish_with(
                                 EventKind::Observed,
@@ -1121,6 +1121,22 @@ pub struct PredictionsView {
     pub offset: u64,
 }
 
+impl PredictionsView {
+    /// The `get_predictions` reply body (no `unique_id`, no auto-learn).
+    pub fn payload(&self) -> PredictionsPayload<'_> {
+        PredictionsPayload {
+            unique_id: None,
+            time: self.time,
+            stm_length: self.stm_length,
+            auto_learned_pattern: None,
+            predictions: &self.set.predictions,
+            future_potentials: &self.set.future_potentials,
+            elapsed_us: self.engine_time.as_micros() as u64,
+            offset: self.offset,
+        }
+    }
+}
+
 /// What [`SessionService::observe_event`] did.
 pub enum ObserveOutcome {
     /// Applied now: the engine result, the engine time, and the published `observed` event.
@@ -1133,10 +1149,11 @@ pub enum ObserveOutcome {
     Replayed(Replayed),
 }
 
-/// `data` of an `observed` event: the WebSocket `predictions` reply without `type` and `id`.
+/// The WebSocket `predictions` reply without `type` and `id`: the `data` of an `observed`
+/// event, and (with no `unique_id`) the `get_predictions` reply. One shape, one serialiser.
 #[derive(Serialize)]
-struct ObservedPayload<'a> {
-    unique_id: &'a str,
+pub struct PredictionsPayload<'a> {
+    unique_id: Option<&'a str>,
     time: u64,
     stm_length: usize,
     auto_learned_pattern: Option<&'a str>,
@@ -1146,9 +1163,9 @@ struct ObservedPayload<'a> {
     offset: u64,
 }
 
-impl<'a> ObservedPayload<'a> {
+impl<'a> PredictionsPayload<'a> {
     /// A generous guess of the encoded size (a full prediction is about 1.2 KB).
-    fn size_hint(&self) -> usize {
+    pub fn size_hint(&self) -> usize {
         256 + 1536 * self.predictions.len() + 64 * self.future_potentials.len()
     }
 
@@ -1158,8 +1175,8 @@ impl<'a> ObservedPayload<'a> {
                 Some(set) => (&set.predictions, &set.future_potentials),
                 None => (&[], &[]),
             };
-        ObservedPayload {
-            unique_id: &observed.unique_id,
+        PredictionsPayload {
+            unique_id: Some(&observed.unique_id),
             time: observed.time,
             stm_length: observed.stm_length,
             auto_learned_pattern: observed.auto_learned_pattern.as_deref(),

@@ -1,7 +1,6 @@
 //! `get_predictions {id}` → `predictions {...}` (PROTOCOL.md §4): recomputed from the bound
-//! session's STM via `SessionService::predictions_view` (one command); no STM change.
-
-use serde_json::json;
+//! session's STM via `SessionService::predictions_view` (one command); no STM change. The
+//! reply is written by the same serialiser as `observe`'s (`PredictionsPayload`).
 
 use super::{Connection, Outcome};
 
@@ -19,18 +18,12 @@ pub(super) async fn handle(conn: &Connection, id: u64) -> Outcome {
         Ok(view) => view,
         Err(e) => return Outcome::error(super::service_error(Some(id), &e)),
     };
-    // The engine's prediction structs serialise exactly as the protocol's `Predictions`
-    // frame fields (server/tests/protocol_conformance.rs), so they are written directly.
-    Outcome::Reply(json!({
-        "type": "predictions",
-        "id": id,
-        "unique_id": null,
-        "time": view.time,
-        "stm_length": view.stm_length,
-        "auto_learned_pattern": null,
-        "predictions": view.set.predictions,
-        "future_potentials": view.set.future_potentials,
-        "elapsed_us": view.engine_time.as_micros() as u64,
-        "offset": view.offset,
-    }))
+    match serde_json::to_string(&view.payload()) {
+        Ok(data) => Outcome::Text(super::observe::reply_from(id, &data)),
+        Err(e) => Outcome::error(super::error(
+            Some(id),
+            kato_protocol::ErrorCode::Internal,
+            format!("reply encoding failed: {e}"),
+        )),
+    }
 }
